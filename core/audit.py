@@ -1,0 +1,160 @@
+"""The audit service: every write and every sensitive access ends up here.
+
+``log_change`` records a model write with before/after snapshots; ``log_access`` records logins,
+reads of sensitive records, searches, exports, unmasking, break-glass, transfers and approvals.
+Both append to a hash chain (SM3 of the predecessor) that ``verify_chain`` checks.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from utilities.crypto import sm3_hex
+
+from .context import current_actor
+from .models.audit import AccessLog, AuditChainHead, AuditRecord, ChangeLog
+
+GENESIS_HASH = "0" * 64
+_COMMON_FIELDS = ("seq", "time", "user_id", "username", "ip", "request_id", "channel", "object_type", "object_id",
+                  "object_repr", "prev_hash")
+
+
+def _jsonable(value):
+    """Round-trip through JSON so that what we hash is exactly what the database gives back."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def _canonical(value) -> object:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "hex") and value.__class__.__name__ == "UUID":
+        return str(value)
+    return value
+
+
+def compute_row_hash(record: AuditRecord) -> str:
+    payload = {name: _canonical(getattr(record, name)) for name in (*_COMMON_FIELDS, *record.hashed_fields)}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return sm3_hex(text.encode("utf-8"))
+
+
+def _append(record: AuditRecord, obj=None, object_type: str = "", object_id: str = "", object_repr: str = ""):
+    actor = current_actor()
+    record.time = timezone.now()
+    record.user_id = actor.user_id
+    record.username = actor.username[:150]
+    record.ip = actor.ip
+    record.request_id = actor.request_id
+    record.channel = actor.channel
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)
+    record.object_type = object_type
+    record.object_id = str(object_id)[:64]
+    record.object_repr = str(object_repr)[:200]
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=record.chain_name)
+        record.seq = head.last_seq + 1
+        record.prev_hash = head.last_hash
+        record.row_hash = compute_row_hash(record)
+        record.save()
+        head.last_seq, head.last_hash = record.seq, record.row_hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return record
+
+
+# --- snapshots -----------------------------------------------------------------------------------
+
+def serialize_instance(obj) -> dict:
+    """A JSON snapshot of an instance's concrete fields; encrypted fields appear masked, never plain."""
+    data = {}
+    excluded = getattr(obj, "audit_exclude", ())
+    for field in obj._meta.concrete_fields:
+        if field.attname in excluded:
+            data[field.attname] = "<redacted>"
+            continue
+        audit_repr = getattr(field, "audit_repr", None)
+        value = field.value_from_object(obj)
+        if audit_repr is not None:
+            value = audit_repr(value)
+        elif isinstance(field, (models.BinaryField, models.FileField)):
+            value = str(value) if value else None
+        data[field.attname] = value
+    return _jsonable(data)
+
+
+def log_change(obj, action: str, before: dict | None = None, after: dict | None = None, message: str = "",
+               object_id: str = ""):
+    if action != ChangeLog.Action.DELETE and after is None:
+        after = serialize_instance(obj)
+    record = ChangeLog(action=action, before=_jsonable(before), after=_jsonable(after), message=message[:300])
+    return _append(record, obj, object_id=object_id)
+
+
+def log_access(event: str, obj=None, *, result: str = AccessLog.Result.SUCCESS, reason: str = "",
+               detail: dict | None = None, object_type: str = "", object_id: str = "", object_repr: str = ""):
+    record = AccessLog(event=event, result=result, reason=reason[:500], detail=_jsonable(detail))
+    return _append(record, obj, object_type, object_id, object_repr)
+
+
+def log_access_as(username: str, event: str, **kwargs):
+    """For events before anyone is authenticated (a failed login names the username it tried)."""
+    from .context import Actor, current_actor, reset_actor, set_actor
+
+    actor = current_actor()
+    token = set_actor(Actor(request=None, ip=actor.ip, request_id=actor.request_id, channel=actor.channel,
+                            username=username))
+    try:
+        return log_access(event, **kwargs)
+    finally:
+        reset_actor(token)
+
+
+# --- verification --------------------------------------------------------------------------------
+
+@dataclass
+class ChainProblem:
+    chain: str
+    seq: int | None
+    row_id: int | None
+    problem: str
+
+    def __str__(self):
+        return f"{self.chain} chain: row seq={self.seq} id={self.row_id}: {self.problem}"
+
+
+def verify_chain(model: type[AuditRecord]) -> ChainProblem | None:
+    """Walk one chain in order; return the first problem found or None when intact."""
+    chain = model.chain_name
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    for record in model.objects.order_by("seq").iterator(chunk_size=2000):
+        if record.seq != expected_seq:
+            return ChainProblem(chain, expected_seq, None, f"row missing (next row present is seq={record.seq})")
+        if record.prev_hash != expected_prev:
+            return ChainProblem(chain, record.seq, record.pk, "previous-hash link broken (a row before it was "
+                                                              "altered or removed)")
+        if compute_row_hash(record) != record.row_hash:
+            return ChainProblem(chain, record.seq, record.pk, "content does not match its hash (row altered)")
+        expected_prev = record.row_hash
+        expected_seq += 1
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    if head is not None and head.last_seq != expected_seq - 1:
+        return ChainProblem(chain, head.last_seq, None, "rows at the end of the chain were removed")
+    if head is not None and head.last_hash != expected_prev:
+        return ChainProblem(chain, head.last_seq, None, "the last row does not match the chain head")
+    return None
+
+
+def verify_all() -> list[ChainProblem]:
+    return [p for p in (verify_chain(ChangeLog), verify_chain(AccessLog)) if p is not None]

@@ -1,0 +1,326 @@
+"""The one import pipeline every pillar reuses.
+
+template → upload (xlsx/csv) → every row validated with the same ModelForm the UI uses → preview
+with counts (new / changed / unchanged) or an error workbook naming row and column → commit in one
+transaction, all rows or none. Each upload is an ``ImportBatch`` with the file's SM3 hash; a file
+already committed is recognised and adds nothing, and rows matching an existing record by the
+spec's natural key update it (or are counted unchanged) instead of duplicating it.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from utilities.crypto import sm3_hex
+from utilities.excel import UnreadableFile, error_workbook, read_rows
+
+from .audit import log_access
+from .jobs import enqueue, job, progress
+from .models import AccessLog, ImportBatch
+from .permissions import ensure_in_scope, model_perm
+
+FILE_ERRORS_ROW = 0  # errors that concern the whole file are reported against "row 0"
+
+
+@dataclass
+class Column:
+    field: str
+    header: str
+    help: str = ""
+    example: str = ""
+
+
+@dataclass
+class ImportSpec:
+    """How one kind of record is imported. ``form_class`` is the form the UI uses for the model."""
+
+    name: str
+    model: type
+    form_class: type
+    columns: list[Column]
+    key_fields: tuple[str, ...]
+    label: str = ""
+    save: object = None  # optional service: save(form, user) -> instance; default form.save()
+
+    def header_map(self) -> dict[str, str]:
+        return {c.header: c.field for c in self.columns}
+
+    def template_notes(self) -> list[tuple[str, str]]:
+        notes = []
+        form = self.form_class()
+        for c in self.columns:
+            form_field = form.fields.get(c.field)
+            required = _("required") if form_field is not None and form_field.required else _("optional")
+            text = f"{required}。{c.help or (form_field.help_text if form_field else '')}".strip("。 ")
+            if form_field is not None and getattr(form_field, "choices", None) and not c.help:
+                text += "；" + _("allowed values") + ": " + "、".join(str(label) for value, label in form_field.choices
+                                                                  if value not in ("", None))
+            notes.append((c.header, text))
+        return notes
+
+
+class Registry:
+    def __init__(self):
+        self._specs: dict[str, ImportSpec] = {}
+
+    def register(self, spec: ImportSpec) -> ImportSpec:
+        self._specs[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> ImportSpec:
+        return self._specs[name]
+
+    def for_model(self, model) -> ImportSpec | None:
+        return next((s for s in self._specs.values() if s.model is model), None)
+
+    def all(self):
+        return list(self._specs.values())
+
+
+registry = Registry()
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+@dataclass
+class RowOutcome:
+    excel_row: int
+    action: str  # create, update, unchanged, invalid
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+
+
+def _cell_to_form_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel turns codes like 320505 into 320505.0
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "on" if value else ""
+    return str(value).strip()
+
+
+def _choice_value(form_field, raw: str) -> str:
+    """Let a clerk type the label (e.g. 学校) where the form expects the stored value (school)."""
+    choices = getattr(form_field, "choices", None)
+    if not raw or not choices:
+        return raw
+    for value, label in choices:
+        if raw == str(value) or raw == str(label):
+            return str(value)
+        # labels such as "派出所 (Police station)" in English: accept the bracketed Chinese name too
+        if f"({raw})" in str(label) or f"（{raw}）" in str(label):
+            return str(value)
+    return raw
+
+
+def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]], user) -> list[RowOutcome]:
+    """Validate every row with the spec's form; nothing is written."""
+    header_map = spec.header_map()
+    outcomes: list[RowOutcome] = []
+    unknown = [h for h in headers if h and h not in header_map]
+    missing = [c.header for c in spec.columns if c.header not in headers and spec.form_class.base_fields.get(
+        c.field) is not None and spec.form_class.base_fields[c.field].required]
+    if unknown or missing:
+        errors = {}
+        if unknown:
+            errors[_("columns")] = _("Unknown column(s): %(cols)s") % {"cols": "、".join(unknown)}
+        if missing:
+            errors[_("columns")] = (errors.get(_("columns"), "") + " " + _("Missing required column(s): %(cols)s")
+                                    % {"cols": "、".join(missing)}).strip()
+        return [RowOutcome(FILE_ERRORS_ROW, "invalid", errors)]
+    editable = spec.model.objects.restrict(user, "change")
+    seen_keys: dict[tuple, int] = {}
+    for excel_row, values in rows:
+        raw = {header_map[h]: _cell_to_form_value(v) for h, v in zip(headers, values) if h in header_map}
+        base_fields = spec.form_class.base_fields
+        data = {k: _choice_value(base_fields.get(k), v) for k, v in raw.items()}
+        key = tuple(data.get(k, "") for k in spec.key_fields)
+        header_of = {c.field: c.header for c in spec.columns}
+        if all(key) and key in seen_keys:
+            outcomes.append(RowOutcome(excel_row, "invalid", {
+                header_of[spec.key_fields[0]]: _("Same record as row %(row)d of this file.") % {"row": seen_keys[key]}}))
+            continue
+        seen_keys[key] = excel_row
+        existing = None
+        if all(key):
+            lookup = dict(zip(spec.key_fields, key))
+            existing = spec.model._default_manager.filter(**lookup).first()
+            if existing is not None and not editable.filter(pk=existing.pk).exists():
+                outcomes.append(RowOutcome(excel_row, "invalid", {
+                    header_of[spec.key_fields[0]]: _("This record exists but is outside your scope.")}))
+                continue
+        form = spec.form_class(data=_merge_with_instance(spec, existing, data), instance=existing)
+        if not form.is_valid():
+            errors = {}
+            for name, messages in form.errors.items():
+                header = header_of.get(name, _("row"))
+                errors[header] = " ".join(str(m) for m in messages)
+            outcomes.append(RowOutcome(excel_row, "invalid", errors))
+            continue
+        if existing is None:
+            action = "create"
+        else:
+            action = "update" if form.has_changed() else "unchanged"
+        outcomes.append(RowOutcome(excel_row, action, values=data))
+    return outcomes
+
+
+def _merge_with_instance(spec, instance, data: dict) -> dict:
+    """Columns missing from the file keep the record's current values instead of being blanked."""
+    if instance is None:
+        return data
+    from django.forms.models import model_to_dict
+
+    current = model_to_dict(instance, fields=list(spec.form_class.base_fields))
+    merged = {k: ("" if v is None else v) for k, v in current.items()}
+    merged.update(data)
+    return merged
+
+
+def _stored_path(digest: str, file_name: str) -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{digest}{Path(file_name).suffix.lower()}"
+
+
+def start_import(spec: ImportSpec, user, file_name: str, content: bytes) -> ImportBatch:
+    """Store the upload, record the batch and validate it in a job. A file already committed adds nothing."""
+    if not model_perm(user, spec.model, "import"):
+        raise PermissionDenied
+    digest = sm3_hex(content)
+    path = _stored_path(digest, file_name)
+    path.write_bytes(content)
+    previous = ImportBatch.objects.filter(spec=spec.name, file_sm3=digest, status=ImportBatch.Status.COMMITTED).first()
+    batch = ImportBatch(spec=spec.name, user=user, file_name=file_name[:255], file_sm3=digest, stored_path=str(path))
+    if previous is not None:
+        batch.status = ImportBatch.Status.DUPLICATE
+        batch.duplicate_of = previous
+        batch.save(audit_message="duplicate upload ignored")
+        log_access(AccessLog.Event.IMPORT, batch, result=AccessLog.Result.FAILURE,
+                   detail={"spec": spec.name, "duplicate_of": previous.pk})
+        return batch
+    batch.save()
+    batch.job = enqueue("core.import_validate", _("Validate %(file)s") % {"file": file_name}, user, batch_id=batch.pk)
+    ImportBatch.objects.filter(pk=batch.pk).update(job=batch.job)
+    batch.refresh_from_db()
+    return batch
+
+
+def _load(batch: ImportBatch):
+    content = Path(batch.stored_path).read_bytes()
+    return read_rows(content, batch.file_name)
+
+
+@job("core.import_validate")
+def validate_job(record, batch_id: int):
+    batch = ImportBatch.objects.get(pk=batch_id)
+    spec = registry.get(batch.spec)
+    try:
+        headers, rows = _load(batch)
+    except UnreadableFile as exc:
+        batch.status = ImportBatch.Status.INVALID
+        batch.errors = [{"row": FILE_ERRORS_ROW, "column": _("file"), "message": str(exc)}]
+        batch.save()
+        return {"status": batch.status}
+    progress(record, 0, len(rows), _("Validating rows"))
+    outcomes = evaluate(spec, headers, rows, batch.user)
+    _record_outcomes(batch, headers, rows, outcomes)
+    progress(record, len(rows), len(rows))
+    return {"status": batch.status}
+
+
+def _record_outcomes(batch, headers, rows, outcomes):
+    invalid = [o for o in outcomes if o.action == "invalid"]
+    batch.rows_total = len(rows)
+    batch.rows_invalid = len(invalid)
+    batch.rows_created = sum(1 for o in outcomes if o.action == "create")
+    batch.rows_updated = sum(1 for o in outcomes if o.action == "update")
+    batch.rows_unchanged = sum(1 for o in outcomes if o.action == "unchanged")
+    batch.errors = [{"row": o.excel_row, "column": col, "message": msg} for o in invalid for col, msg in o.errors.items()]
+    if invalid:
+        batch.status = ImportBatch.Status.INVALID
+        path = Path(batch.stored_path).with_suffix(".errors.xlsx")
+        path.write_bytes(error_workbook(headers, rows, {o.excel_row: o.errors for o in invalid}))
+        batch.error_file = str(path)
+    else:
+        batch.status = ImportBatch.Status.READY
+    batch.save()
+
+
+def commit(batch: ImportBatch, user) -> ImportBatch:
+    if batch.status != ImportBatch.Status.READY:
+        raise ValueError(f"batch {batch.pk} is {batch.status}, not ready")
+    batch.status = ImportBatch.Status.COMMITTING
+    batch.save()
+    batch.job = enqueue("core.import_commit", _("Import %(file)s") % {"file": batch.file_name}, user,
+                        batch_id=batch.pk)
+    ImportBatch.objects.filter(pk=batch.pk).update(job=batch.job)
+    batch.refresh_from_db()
+    return batch
+
+
+class _RowsInvalid(Exception):
+    pass
+
+
+@job("core.import_commit")
+def commit_job(record, batch_id: int):
+    batch = ImportBatch.objects.get(pk=batch_id)
+    spec = registry.get(batch.spec)
+    user = batch.user
+    headers, rows = _load(batch)
+    total = len(rows)
+    progress(record, 0, total, _("Writing rows"))
+    try:
+        with transaction.atomic():
+            # Validate again inside the transaction: the database may have changed since the preview.
+            outcomes = evaluate(spec, headers, rows, user)
+            if any(o.action == "invalid" for o in outcomes):
+                raise _RowsInvalid
+            header_map = spec.header_map()
+            by_row = {excel_row: values for excel_row, values in rows}
+            for done, outcome in enumerate(outcomes, start=1):
+                if outcome.action in ("create", "update"):
+                    _save_row(spec, user, headers, header_map, by_row[outcome.excel_row])
+                if done % 50 == 0 or done == total:
+                    progress(record, done, total)
+    except _RowsInvalid:
+        _record_outcomes(batch, headers, rows, outcomes)
+        return {"status": batch.status}
+    except Exception as exc:
+        batch.status = ImportBatch.Status.FAILED
+        batch.errors = [{"row": FILE_ERRORS_ROW, "column": "", "message": str(exc)[:500]}]
+        batch.save()
+        raise
+    batch.rows_total = total
+    batch.rows_created = sum(1 for o in outcomes if o.action == "create")
+    batch.rows_updated = sum(1 for o in outcomes if o.action == "update")
+    batch.rows_unchanged = sum(1 for o in outcomes if o.action == "unchanged")
+    batch.status = ImportBatch.Status.COMMITTED
+    batch.save()
+    log_access(AccessLog.Event.IMPORT, batch, detail={"spec": spec.name, "created": batch.rows_created,
+                                                      "updated": batch.rows_updated})
+    return {"status": batch.status, "created": batch.rows_created, "updated": batch.rows_updated}
+
+
+def _save_row(spec, user, headers, header_map, values):
+    data = {header_map[h]: _cell_to_form_value(v) for h, v in zip(headers, values) if h in header_map}
+    data = {k: _choice_value(spec.form_class.base_fields.get(k), v) for k, v in data.items()}
+    key = {k: data.get(k, "") for k in spec.key_fields}
+    existing = spec.model._default_manager.filter(**key).first() if all(key.values()) else None
+    form = spec.form_class(data=_merge_with_instance(spec, existing, data), instance=existing)
+    if not form.is_valid():  # evaluate() passed a moment ago in this transaction; this is a bug guard
+        raise _RowsInvalid
+    obj = spec.save(form, user) if spec.save else form.save()
+    ensure_in_scope(obj, user, "change" if existing is not None else "add")
+    return obj

@@ -1,0 +1,252 @@
+"""Jindu settings.
+
+Everything comes from the environment, with embedded defaults that are safe for one machine:
+SQLite under ``var/``, Huey on SQLite, a secret key and field-encryption keys generated on first
+start into ``var/`` (never committed). See docs/deploy.md for the production variables.
+"""
+
+import json
+import os
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("JINDU_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+TESTING = "pytest" in sys.modules or os.environ.get("JINDU_TESTING") == "1"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def _secret_from_file(name: str, factory) -> str:
+    """Read a generated secret from var/, creating it (mode 600) on first use."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(factory())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("JINDU_DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file("secret_key", lambda: secrets.token_urlsafe(50))
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "django_tables2",
+    "django_htmx",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "huey.contrib.djhuey",
+    # platform
+    "utilities",
+    "core",
+    "geo",
+    "orgs",
+    "users",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "users.middleware.IdleTimeoutMiddleware",
+    "users.middleware.AccountGateMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "jindu.urls"
+WSGI_APPLICATION = "jindu.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "jindu.navigation.navigation_context",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'jindu.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+        # writers queue on the busy timeout instead of failing with "database is locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT_S", 20),
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication and sessions ------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # must come first: refuses locked-out credentials
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:  # Argon2 is deliberately slow; tests hash hundreds of passwords.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "users.password_validation.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+]
+LOGIN_URL = "users:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "users:login"
+
+# Lockout (等保 8.1.4.1b): web login and API token endpoint share django-axes' counter.
+AXES_FAILURE_LIMIT = env_int("JINDU_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("JINDU_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "users/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+JINDU_IDLE_TIMEOUT_SECONDS = env_int("JINDU_IDLE_TIMEOUT_MINUTES", 30) * 60
+JINDU_PASSWORD_MAX_AGE_DAYS = env_int("JINDU_PASSWORD_MAX_AGE_DAYS", 90)
+# Roles whose users must pass a TOTP second factor (等保 8.1.4.1d).
+JINDU_OTP_REQUIRED_ROLES = [
+    r for r in os.environ.get("JINDU_OTP_REQUIRED_ROLES", "system_admin,security_admin,audit_admin").split(",") if r
+]
+SESSION_COOKIE_AGE = env_int("JINDU_SESSION_MAX_HOURS", 12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("JINDU_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+OTP_TOTP_ISSUER = "Jindu 禁毒"
+
+# --- Field encryption (SM4-GCM + HMAC-SM3 blind index) -----------------------------------------
+# JINDU_FIELD_KEYS="k1:HEX32,k2:HEX32" (the current key is JINDU_FIELD_KEY_ID, default the last),
+# JINDU_INDEX_KEY=HEX; otherwise a key file (JINDU_KEY_FILE, default var/field-keys.json).
+JINDU_FIELD_KEYS = os.environ.get("JINDU_FIELD_KEYS", "")
+JINDU_FIELD_KEY_ID = os.environ.get("JINDU_FIELD_KEY_ID") or None
+JINDU_INDEX_KEY = os.environ.get("JINDU_INDEX_KEY", "")
+JINDU_KEY_FILE = Path(os.environ.get("JINDU_KEY_FILE", VAR_DIR / "field-keys.json"))
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (all vendored; nothing from a CDN) ------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Jobs -----------------------------------------------------------------------------------
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "name": "jindu",
+    "filename": str(VAR_DIR / "huey.sqlite3"),
+    "immediate": TESTING or env_bool("JINDU_JOBS_IMMEDIATE", False),
+    "consumer": {"workers": env_int("JINDU_WORKERS", 2), "worker_type": "thread"},
+}
+
+# --- API ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "users.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["users.permissions.RolePermission"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jindu API",
+    "DESCRIPTION": "Jindu (禁毒) platform API. Authenticate with `Authorization: Token <key>` "
+    "obtained from POST /api/auth/token/.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("JINDU_LOG_LEVEL", "WARNING" if TESTING else "INFO")},
+}
+
+# Demo data shares this password unless --password is given (printed by `make run`).
+JINDU_DEMO_PASSWORD = os.environ.get("JINDU_DEMO_PASSWORD", "Jindu@2026demo")
+JINDU_CITY_CODE = os.environ.get("JINDU_CITY_CODE", "320500")
+
+if os.environ.get("JINDU_EXTRA_SETTINGS"):  # a deployment may point at one JSON file of overrides
+    globals().update(json.loads(Path(os.environ["JINDU_EXTRA_SETTINGS"]).read_text()))
+
+# Lockout is per account: government offices sit behind a few NAT addresses, so locking by IP would
+# lock out a whole bureau after one person's typos.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]

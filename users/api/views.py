@@ -1,0 +1,18 @@
+from core.api.views import BaseModelViewSet
+
+from ..admin_views import RoleFilterSet, UserFilterSet
+from ..models import Role, User
+from .serializers import RoleSerializer, UserSerializer
+
+
+class UserViewSet(BaseModelViewSet):
+    queryset = User.objects.select_related("role", "org")
+    serializer_class = UserSerializer
+    filterset_class = UserFilterSet
+    http_method_names = ["get", "patch", "head", "options"]
+
+
+class RoleViewSet(BaseModelViewSet):
+    queryset = Role.objects.all()
+    serializer_class = RoleSerializer
+    filterset_class = RoleFilterSet
