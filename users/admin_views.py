@@ -24,7 +24,7 @@ from .models import Role, User
 
 
 class UserFilterSet(BaseFilterSet):
-    search_fields = ("username", "full_name", "phone")
+    search_fields = ("username", "full_name")
     role = django_filters.ModelChoiceFilter(queryset=Role.objects.all(), label=gettext_lazy("role"))
     area = AreaPrefixFilter(field_name="area_code", label=gettext_lazy("area code"))
 

@@ -10,10 +10,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import EncryptedTextField
 from core.models import AuditedModel, BaseModel, RestrictedQuerySet
 from core.permissions import READ_ACTIONS, Scope
 from geo.codes import prefix_of
 from utilities.crypto import sm3_hex
+from utilities.masking import mask_id_number, mask_mobile
+from utilities.validators import validate_id_number
 
 __all__ = ("Role", "User", "ApiToken")
 
@@ -83,7 +86,12 @@ class User(AuditedModel, AbstractUser):
     search_area_code = models.CharField(_("search area"), max_length=15, blank=True,
                                         help_text=_("Optional wider area for look-ups; defaults to the capture "
                                                     "area."))
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Real-name accounts (实名): encrypted at rest, exact search through the blind index.
+    id_number = EncryptedTextField(_("ID number"), blank=True, validators=[validate_id_number],
+                                   index_field="id_number_index", index_purpose="id_number",
+                                   normalizer=lambda v: v.strip().upper(), masker=mask_id_number)
+    id_number_index = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    phone = EncryptedTextField(_("phone"), blank=True, masker=mask_mobile)
     is_system_account = models.BooleanField(_("system account"), default=False,
                                             help_text=_("An account used by another system (enterprise, lab)."))
     password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
