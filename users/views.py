@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
@@ -92,6 +93,12 @@ class TokenRequestSerializer(serializers.Serializer):
     otp = serializers.CharField(max_length=8, required=False, allow_blank=True)
 
 
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires = serializers.DateTimeField(allow_null=True)
+
+
+@extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])

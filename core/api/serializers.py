@@ -10,7 +10,7 @@ class BaseModelSerializer(serializers.ModelSerializer):
 
     url = serializers.SerializerMethodField()
 
-    def get_url(self, obj):
+    def get_url(self, obj) -> str | None:
         request = self.context.get("request")
         view = self.context.get("view")
         if request is None or view is None or not getattr(view, "basename", None):
