@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from utilities.crypto import sm3_hex
@@ -110,16 +111,19 @@ def _cell_to_form_value(value):
 
 
 def _choice_value(form_field, raw: str) -> str:
-    """Let a clerk type the label (e.g. 学校) where the form expects the stored value (school)."""
+    """Let a clerk type the label (学校, or School in English) where the form expects the stored value."""
     choices = getattr(form_field, "choices", None)
     if not raw or not choices:
         return raw
     for value, label in choices:
-        if raw == str(value) or raw == str(label):
+        if raw == str(value):
             return str(value)
-        # labels such as "派出所 (Police station)" in English: accept the bracketed Chinese name too
-        if f"({raw})" in str(label) or f"（{raw}）" in str(label):
-            return str(value)
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                text = str(label)
+            # English labels such as "Police station (派出所)" carry the Chinese name in brackets
+            if raw == text or f"({raw})" in text or f"（{raw}）" in text:
+                return str(value)
     return raw
 
 

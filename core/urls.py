@@ -16,4 +16,5 @@ urlpatterns = [
     path("imports/<str:name>/template.xlsx", jobs_imports.import_template, name="import_template"),
     path("imports/batch/<int:pk>/", jobs_imports.import_batch, name="import_batch"),
     path("imports/batch/<int:pk>/errors.xlsx", jobs_imports.import_errors, name="import_errors"),
+    path("unmask/<str:label>/<str:pk>/<str:field>/", jobs_imports.unmask, name="unmask"),
 ]

@@ -7,6 +7,7 @@ only to users whose role grants ``resource:view``.
 from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .outline import PILLARS
@@ -26,10 +27,16 @@ class MenuGroup:
     label: str
     items: list[MenuItem] = field(default_factory=list)
     overview_url_name: str | None = None
+    label_en: str | None = None
+
+    def display_label(self) -> str:
+        if self.label_en and not (translation.get_language() or "").startswith("zh"):
+            return self.label_en
+        return str(self.label)
 
 
 def _pillar_groups():
-    return [MenuGroup(p.app, p.title, overview_url_name="pillar") for p in PILLARS]
+    return [MenuGroup(p.app, p.title, overview_url_name="pillar", label_en=p.title_en) for p in PILLARS]
 
 
 MENU: list[MenuGroup] = [
@@ -67,7 +74,7 @@ def menu_for(user) -> list[dict]:
                 continue
         overview = reverse(group.overview_url_name, args=[group.key]) if group.overview_url_name else None
         if items or overview:
-            groups.append({"key": group.key, "label": group.label, "items": items, "overview": overview})
+            groups.append({"key": group.key, "label": group.display_label(), "items": items, "overview": overview})
     return groups
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import log_access
 from core.filtersets import AreaPrefixFilter, BaseFilterSet
+from core.forms import EncryptedFieldsFormMixin
 from core.models import AccessLog
 from core.permissions import ensure_in_scope
 from core.tables import BaseTable
@@ -42,13 +43,13 @@ class UserTable(BaseTable):
         fields = ("username", "full_name", "role", "org", "area_code", "is_active", "last_login")
 
 
-class UserForm(forms.ModelForm):
+class UserForm(EncryptedFieldsFormMixin, forms.ModelForm):
     new_password = forms.CharField(label=gettext_lazy("new password"), required=False, widget=forms.PasswordInput,
                                    help_text=gettext_lazy("Leave empty to keep the current password."))
 
     class Meta:
         model = User
-        fields = ["username", "full_name", "org", "area_code", "search_area_code", "phone", "is_active",
+        fields = ["username", "full_name", "org", "area_code", "search_area_code", "id_number", "phone", "is_active",
                   "is_system_account"]
 
     def clean(self):
@@ -78,7 +79,7 @@ class UserListView(generic.ObjectListView):
 
 class UserDetailView(generic.ObjectDetailView):
     model = User
-    fields = ("username", "full_name", "role", "org", "area_code", "search_area_code", "phone", "is_active",
+    fields = ("username", "full_name", "role", "org", "area_code", "search_area_code", "id_number", "phone", "is_active",
               "is_system_account", "last_login", "password_changed_at")
 
     def get_extra_context(self, obj):

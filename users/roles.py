@@ -24,6 +24,7 @@ BUILTIN_ROLES = [
     {
         "code": "system_admin", "name": "系统管理员", "description": "System administrator", "scope_kind": "global",
         "permissions": ["users.user:view", "users.user:add", "users.user:change", "users.user:export",
+                        "users.user:unmask",
                         "orgs.organization:*", "geo.division:*", "core.job:view", "core.importbatch:*"],
         "sections": [],
     },

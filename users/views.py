@@ -33,6 +33,14 @@ class LoginView(auth_views.LoginView):
     template_name = "users/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        from django.conf import settings
+
+        context = super().get_context_data(**kwargs)
+        context["lockout_failures"] = settings.AXES_FAILURE_LIMIT
+        context["lockout_minutes"] = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        return context
+
 
 class OtpForm(forms.Form):
     otp = forms.CharField(label=gettext_lazy("6-digit code"), max_length=8,

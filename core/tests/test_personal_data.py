@@ -6,7 +6,7 @@ from django.db import connection
 
 from conftest import make_user
 from core.fields import blind_index_for
-from core.models import ChangeLog
+from core.models import AccessLog, ChangeLog
 from users.models import User
 from utilities.identifiers import make_id_number
 from utilities.masking import mask_id_number
@@ -84,14 +84,49 @@ def test_invalid_id_number_is_rejected_by_the_form(city):
     from users.admin_views import UserForm
 
     form = UserForm(data={"username": "x1", "id_number": "110105194912310021", "new_password": "Good-pass-2026"})
-    # id_number is not a form field of the admin form; validate the model field directly
-    field = User._meta.get_field("id_number")
-    from django.core.exceptions import ValidationError
+    assert not form.is_valid()
+    assert list(form.errors) == ["id_number"]
+    assert form.errors.as_data()["id_number"][0].code == "check_digit"
 
-    with pytest.raises(ValidationError) as exc:
-        field.run_validators("110105194912310021")
-    assert exc.value.error_list[0].code == "check_digit"
-    assert form.is_valid()
+
+def test_edit_form_never_shows_the_clear_value(person):
+    from users.admin_views import UserForm
+
+    form = UserForm(instance=person)
+    html = str(form["id_number"])
+    assert ID_NUMBER not in html and "110105********002X" in html
+    kept = UserForm(data={"username": person.username, "id_number": "", "is_active": "on"}, instance=person)
+    assert kept.is_valid(), kept.errors
+    kept.save()
+    assert User.objects.get(pk=person.pk).id_number == ID_NUMBER
+
+
+def test_api_masks_unless_the_caller_may_unmask(person, users):
+    from conftest import token_client
+
+    masked = token_client(users["district_office"]).get(f"/api/users/users/{person.pk}/").json()
+    assert masked["id_number"] == "110105********002X" and masked["phone"] == "139****5678"
+    assert not AccessLog.objects.filter(event="unmask").exists()
+    clear = token_client(users["system_admin"]).get(f"/api/users/users/{person.pk}/").json()
+    assert clear["id_number"] == ID_NUMBER
+    logged = AccessLog.objects.filter(event="unmask", object_id=str(person.pk), username="u_system_admin")
+    assert {e.detail["field"] for e in logged} == {"id_number", "phone"}
+
+
+def test_web_unmask_needs_the_permission_and_is_logged(client, person, users):
+    from conftest import login_client
+
+    url = f"/unmask/users.user/{person.pk}/id_number/"
+    login_client(client, users["district_office"])
+    assert client.post(url).status_code == 403
+    client.logout()
+    login_client(client, users["system_admin"])
+    page = client.get(f"/accounts/users/{person.pk}/")
+    assert ID_NUMBER.encode() not in page.content and b"110105********002X" in page.content
+    response = client.post(url, {"reason": "核对身份"})
+    assert response.status_code == 200 and ID_NUMBER.encode() in response.content
+    entry = AccessLog.objects.get(event="unmask")
+    assert entry.reason == "核对身份" and entry.username == "u_system_admin"
 
 
 def test_key_rotation_keeps_old_values_readable(person, settings, tmp_path):

@@ -133,13 +133,22 @@ class ObjectDetailView(PermissionMixin, View):
         return get_object_or_404(self.restricted("view"), pk=self.kwargs["pk"])
 
     def get_fields(self, obj):
-        names = self.fields or [f.name for f in obj._meta.concrete_fields if f.name not in ("id",)]
+        """(label, value, unmask URL or None) per field; encrypted values are shown masked."""
+        from core import unmask
+
+        names = self.fields or [f.name for f in obj._meta.concrete_fields if f.name not in ("id",) and f.editable]
+        may_unmask = model_perm(self.request.user, self.model, "unmask")
         rows = []
         for name in names:
             field = obj._meta.get_field(name)
+            if unmask.encrypted_field(self.model, name) is not None:
+                value = unmask.masked(obj, name)
+                url = reverse("core:unmask", args=[obj._meta.label_lower, obj.pk, name]) if value and may_unmask \
+                    else None
+                rows.append((field.verbose_name, value, url))
+                continue
             display = getattr(obj, f"get_{name}_display", None)
-            value = display() if display else getattr(obj, name)
-            rows.append((field.verbose_name, value))
+            rows.append((field.verbose_name, display() if display else getattr(obj, name), None))
         return rows
 
     def get_extra_context(self, obj):

@@ -98,3 +98,22 @@ def import_errors(request, pk):
         raise Http404
     return FileResponse(open(batch.error_file, "rb"), as_attachment=True, filename=f"errors-{batch.pk}.xlsx",
                         content_type=XLSX)
+
+
+@login_required
+def unmask(request, label, pk, field):
+    """HTMX: swap a masked value for the clear one when the user may unmask it (logged)."""
+    from django.utils.html import escape
+
+    from core import unmask as unmasking
+
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        model, obj = unmasking.resolve(label, pk)
+    except LookupError as exc:
+        raise Http404 from exc
+    if obj is None or unmasking.encrypted_field(model, field) is None or not unmasking.can_unmask(request.user, obj):
+        raise PermissionDenied
+    value = unmasking.reveal(request.user, obj, field, reason=request.POST.get("reason", ""))
+    return HttpResponse(f'<span class="font-monospace">{escape(value)}</span>')
