@@ -9,6 +9,8 @@ and the migration adds database triggers that refuse them too.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import RestrictedQuerySet
+
 __all__ = ("AuditChainHead", "ChangeLog", "AccessLog", "AppendOnlyError")
 
 
@@ -16,7 +18,7 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(RestrictedQuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("audit records cannot be updated")
 
@@ -65,6 +67,11 @@ class AuditRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit records cannot be deleted")
+
+    def get_absolute_url(self):
+        from core.views.generic import model_url
+
+        return model_url(type(self), "detail", self.pk)
 
 
 class ChangeLog(AuditRecord):

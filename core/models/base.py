@@ -20,6 +20,11 @@ class BaseModel(models.Model):
     class Meta:
         abstract = True
 
+    def get_absolute_url(self):
+        from core.views.generic import model_url
+
+        return model_url(type(self), "detail", self.pk)
+
 
 class AuditedModel(BaseModel):
     """A model whose every save and delete writes a ChangeLog row in the same transaction.
