@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -93,7 +94,7 @@ class RowOutcome:
     excel_row: int
     action: str  # create, update, unchanged, invalid
     errors: dict[str, str] = field(default_factory=dict)
-    values: dict = field(default_factory=dict)
+    form: object = None  # the bound, valid form (create/update rows)
 
 
 def _cell_to_form_value(value):
@@ -110,21 +111,28 @@ def _cell_to_form_value(value):
     return str(value).strip()
 
 
-def _choice_value(form_field, raw: str) -> str:
-    """Let a clerk type the label (学校, or School in English) where the form expects the stored value."""
-    choices = getattr(form_field, "choices", None)
-    if not raw or not choices:
-        return raw
-    for value, label in choices:
-        if raw == str(value):
-            return str(value)
-        for language in ("zh-hans", "en"):
-            with translation.override(language):
-                text = str(label)
-            # English labels such as "Police station (派出所)" carry the Chinese name in brackets
-            if raw == text or f"({raw})" in text or f"（{raw}）" in text:
-                return str(value)
-    return raw
+def _choice_maps(form_class) -> dict[str, dict[str, str]]:
+    """Per choice field: every accepted spelling → stored value. A clerk may type the value
+    (school), the Chinese label (学校) or the English label (School); English labels such as
+    "Police station (派出所)" also match their bracketed Chinese name."""
+    maps = {}
+    for name, form_field in form_class.base_fields.items():
+        if isinstance(form_field, forms.ModelChoiceField) or not getattr(form_field, "choices", None):
+            continue  # foreign keys are matched by id, not by label
+        choices = form_field.choices
+        mapping = {}
+        for value, label in choices:
+            if value in ("", None):
+                continue
+            mapping[str(value)] = str(value)
+            for language in ("en", "zh-hans"):
+                with translation.override(language):
+                    text = str(label)
+                mapping.setdefault(text, str(value))
+                if "(" in text and text.endswith(")"):
+                    mapping.setdefault(text[text.rindex("(") + 1:-1], str(value))
+        maps[name] = mapping
+    return maps
 
 
 def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]], user) -> list[RowOutcome]:
@@ -143,11 +151,11 @@ def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]],
                                     % {"cols": "、".join(missing)}).strip()
         return [RowOutcome(FILE_ERRORS_ROW, "invalid", errors)]
     editable = spec.model.objects.restrict(user, "change")
+    choice_maps = _choice_maps(spec.form_class)
     seen_keys: dict[tuple, int] = {}
     for excel_row, values in rows:
         raw = {header_map[h]: _cell_to_form_value(v) for h, v in zip(headers, values) if h in header_map}
-        base_fields = spec.form_class.base_fields
-        data = {k: _choice_value(base_fields.get(k), v) for k, v in raw.items()}
+        data = {k: choice_maps.get(k, {}).get(v, v) for k, v in raw.items()}
         key = tuple(data.get(k, "") for k in spec.key_fields)
         header_of = {c.field: c.header for c in spec.columns}
         if all(key) and key in seen_keys:
@@ -175,7 +183,7 @@ def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]],
             action = "create"
         else:
             action = "update" if form.has_changed() else "unchanged"
-        outcomes.append(RowOutcome(excel_row, action, values=data))
+        outcomes.append(RowOutcome(excel_row, action, form=form))
     return outcomes
 
 
@@ -291,11 +299,9 @@ def commit_job(record, batch_id: int):
             outcomes = evaluate(spec, headers, rows, user)
             if any(o.action == "invalid" for o in outcomes):
                 raise _RowsInvalid
-            header_map = spec.header_map()
-            by_row = {excel_row: values for excel_row, values in rows}
             for done, outcome in enumerate(outcomes, start=1):
                 if outcome.action in ("create", "update"):
-                    _save_row(spec, user, headers, header_map, by_row[outcome.excel_row])
+                    _save_row(spec, user, outcome)
                 if done % 50 == 0 or done == total:
                     progress(record, done, total)
     except _RowsInvalid:
@@ -317,14 +323,9 @@ def commit_job(record, batch_id: int):
     return {"status": batch.status, "created": batch.rows_created, "updated": batch.rows_updated}
 
 
-def _save_row(spec, user, headers, header_map, values):
-    data = {header_map[h]: _cell_to_form_value(v) for h, v in zip(headers, values) if h in header_map}
-    data = {k: _choice_value(spec.form_class.base_fields.get(k), v) for k, v in data.items()}
-    key = {k: data.get(k, "") for k in spec.key_fields}
-    existing = spec.model._default_manager.filter(**key).first() if all(key.values()) else None
-    form = spec.form_class(data=_merge_with_instance(spec, existing, data), instance=existing)
-    if not form.is_valid():  # evaluate() passed a moment ago in this transaction; this is a bug guard
-        raise _RowsInvalid
+def _save_row(spec, user, outcome: RowOutcome):
+    """Save one validated row through the spec's service (or the form) and re-check scope."""
+    form = outcome.form
     obj = spec.save(form, user) if spec.save else form.save()
-    ensure_in_scope(obj, user, "change" if existing is not None else "add")
+    ensure_in_scope(obj, user, "change" if outcome.action == "update" else "add")
     return obj
