@@ -36,7 +36,7 @@ class MenuGroup:
 
 
 def _pillar_groups():
-    return [MenuGroup(p.app, p.title, overview_url_name="pillar", label_en=p.title_en) for p in PILLARS]
+    return [MenuGroup(p.app, p.short, overview_url_name="pillar", label_en=p.short_en) for p in PILLARS]
 
 
 MENU: list[MenuGroup] = [

@@ -13,6 +13,8 @@ class Pillar:
     app: str
     title: str
     title_en: str
+    short: str  # for the navigation bar
+    short_en: str
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,12 @@ class Measure:
 
 
 PILLARS = [
-    Pillar(1, "education", "全覆盖开展毒品预防教育", "Prevention education for everyone"),
-    Pillar(2, "casework", "全环节服务管理吸毒人员", "Services and management of drug users"),
-    Pillar(3, "enforcement", "全链条打击毒品犯罪活动", "Striking drug crime along the whole chain"),
-    Pillar(4, "precursors", "全要素监管制毒物品", "Supervision of precursor chemicals"),
-    Pillar(5, "monitoring", "全方位毒情监测预警", "Drug-situation monitoring and early warning"),
-    Pillar(6, "governance", "全层级落实禁毒工作责任", "Responsibility at every level"),
+    Pillar(1, "education", "全覆盖开展毒品预防教育", "Prevention education for everyone", "预防教育", "Prevention"),
+    Pillar(2, "casework", "全环节服务管理吸毒人员", "Services and management of drug users", "吸毒人员", "Drug users"),
+    Pillar(3, "enforcement", "全链条打击毒品犯罪活动", "Striking drug crime along the whole chain", "打击犯罪", "Enforcement"),
+    Pillar(4, "precursors", "全要素监管制毒物品", "Supervision of precursor chemicals", "制毒物品", "Precursors"),
+    Pillar(5, "monitoring", "全方位毒情监测预警", "Drug-situation monitoring and early warning", "毒情监测", "Monitoring"),
+    Pillar(6, "governance", "全层级落实禁毒工作责任", "Responsibility at every level", "责任落实", "Responsibility"),
 ]
 
 MEASURES = [
