@@ -132,3 +132,13 @@ def test_login_page_works_anonymously(client, db):
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and 'name="viewport"'.encode() in page.content
     assert client.get("/").status_code == 302
+
+
+def test_one_filterset_serves_page_and_api(client, users, orgs):
+    from conftest import token_client
+
+    login_client(client, users["district_office"])
+    page = client.get("/orgs/?type=school").content.decode()
+    assert "平江中学" in page and "平江派出所" not in page
+    api = token_client(users["district_office"]).get("/api/orgs/organizations/?type=school&type=lab").json()
+    assert {row["name"] for row in api["results"]} == {"平江中学", "检验实验室"}
