@@ -79,6 +79,7 @@ class UserListView(generic.ObjectListView):
 
 class UserDetailView(generic.ObjectDetailView):
     model = User
+    log_reads = True  # real-name identity data
     fields = ("username", "full_name", "role", "org", "area_code", "search_area_code", "id_number", "phone", "is_active",
               "is_system_account", "last_login", "password_changed_at")
 

@@ -1,12 +1,11 @@
 from rest_framework import serializers
 
+from core.sections import hidden_fields
+
 
 class BaseModelSerializer(serializers.ModelSerializer):
-    """Adds ``url`` (the API detail URL) and drops fields of form sections the caller may not see.
-
-    ``Meta.sections = {"tests": ["last_test", ...]}`` names the fields each section owns; a user
-    whose role lacks the section never receives those fields, in lists or details.
-    """
+    """Adds ``url`` (the API detail URL) and drops the fields of form sections the caller may not see
+    (the model's ``field_sections``, see core.sections), in lists and details alike."""
 
     url = serializers.SerializerMethodField()
 
@@ -27,10 +26,7 @@ class BaseModelSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")
-        sections = getattr(self.Meta, "sections", {})
         user = getattr(request, "user", None)
-        for section, names in sections.items():
-            if user is None or not user.sees_section(section):
-                for name in names:
-                    fields.pop(name, None)
+        for name in hidden_fields(user, self.Meta.model):
+            fields.pop(name, None)
         return fields

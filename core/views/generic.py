@@ -19,6 +19,7 @@ from django_tables2 import RequestConfig
 from core.audit import log_access
 from core.models import AccessLog
 from core.permissions import ensure_in_scope, model_perm
+from core.sections import hidden_fields
 from core.tables import export_rows
 from utilities.excel import write_table
 
@@ -137,6 +138,8 @@ class ObjectDetailView(PermissionMixin, View):
         from core import unmask
 
         names = self.fields or [f.name for f in obj._meta.concrete_fields if f.name not in ("id",) and f.editable]
+        hidden = hidden_fields(self.request.user, self.model)
+        names = [n for n in names if n not in hidden]
         may_unmask = model_perm(self.request.user, self.model, "unmask")
         rows = []
         for name in names:
@@ -183,8 +186,11 @@ class ObjectEditView(PermissionMixin, View):
         return get_object_or_404(self.restricted("change"), pk=self.kwargs["pk"])
 
     def get_form(self, obj, data=None, files=None):
-        return self.form_class(data=data, files=files, instance=obj, user=self.request.user) \
+        form = self.form_class(data=data, files=files, instance=obj, user=self.request.user) \
             if getattr(self.form_class, "accepts_user", False) else self.form_class(data=data, files=files, instance=obj)
+        for name in hidden_fields(self.request.user, self.model):
+            form.fields.pop(name, None)  # a section the user may not see is not editable either
+        return form
 
     def save_object(self, form):
         return form.save()
