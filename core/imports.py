@@ -48,6 +48,13 @@ class ImportSpec:
     key_fields: tuple[str, ...]
     label: str = ""
     save: object = None  # optional service: save(form, user) -> instance; default form.save()
+    # optional: find_existing(data) -> instance | None, when the natural key is not model fields
+    find_existing: object = None
+
+    def existing_for(self, data: dict):
+        if self.find_existing is not None:
+            return self.find_existing(data)
+        return self.model._default_manager.filter(**{k: data.get(k, "") for k in self.key_fields}).first()
 
     def header_map(self) -> dict[str, str]:
         return {c.header: c.field for c in self.columns}
@@ -165,8 +172,7 @@ def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]],
         seen_keys[key] = excel_row
         existing = None
         if all(key):
-            lookup = dict(zip(spec.key_fields, key))
-            existing = spec.model._default_manager.filter(**lookup).first()
+            existing = spec.existing_for(data)
             if existing is not None and not editable.filter(pk=existing.pk).exists():
                 outcomes.append(RowOutcome(excel_row, "invalid", {
                     header_of[spec.key_fields[0]]: _("This record exists but is outside your scope.")}))
