@@ -2,7 +2,8 @@
 
 ``log_change`` records a model write with before/after snapshots; ``log_access`` records logins,
 reads of sensitive records, searches, exports, unmasking, break-glass, transfers and approvals.
-Both append to a hash chain (SM3 of the predecessor) that ``verify_chain`` checks.
+Both append to a hash chain (each row's HMAC-SM3 covers its predecessor's hash) that
+``verify_chain`` checks.
 """
 
 import datetime as dt
@@ -14,7 +15,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
-from utilities.crypto import sm3_hex
+from utilities.crypto import hmac_sm3_hex
+from utilities.masking import redact_identifiers
 
 from .context import current_actor
 from .models.audit import AccessLog, AuditChainHead, AuditRecord, ChangeLog
@@ -41,10 +43,19 @@ def _canonical(value) -> object:
     return value
 
 
+def _chain_key() -> bytes:
+    """The HMAC key of the chain, derived from the key ring (outside the database), so that someone
+    who can rewrite the tables cannot recompute valid hashes."""
+    from .fields import key_ring
+
+    return bytes.fromhex(hmac_sm3_hex(key_ring().index_key, b"jindu-audit-chain-v1"))
+
+
 def compute_row_hash(record: AuditRecord) -> str:
+    """HMAC-SM3 over the row's content, which includes the predecessor's hash (``prev_hash``)."""
     payload = {name: _canonical(getattr(record, name)) for name in (*_COMMON_FIELDS, *record.hashed_fields)}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return sm3_hex(text.encode("utf-8"))
+    return hmac_sm3_hex(_chain_key(), text.encode("utf-8"))
 
 
 def _append(record: AuditRecord, obj=None, object_type: str = "", object_id: str = "", object_repr: str = ""):
@@ -101,9 +112,21 @@ def log_change(obj, action: str, before: dict | None = None, after: dict | None 
     return _append(record, obj, object_id=object_id)
 
 
+def _redacted(value):
+    if isinstance(value, str):
+        return redact_identifiers(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def log_access(event: str, obj=None, *, result: str = AccessLog.Result.SUCCESS, reason: str = "",
                detail: dict | None = None, object_type: str = "", object_id: str = "", object_repr: str = ""):
-    record = AccessLog(event=event, result=result, reason=reason[:500], detail=_jsonable(detail))
+    # search terms and filters may carry ID or phone numbers: the log keeps them masked
+    record = AccessLog(event=event, result=result, reason=redact_identifiers(reason)[:500],
+                       detail=_jsonable(_redacted(detail)))
     return _append(record, obj, object_type, object_id, object_repr)
 
 

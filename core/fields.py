@@ -7,6 +7,8 @@ id_number_index=blind_index_for("id_number", value))``), and shows up masked in 
 Equality lookups on the ciphertext column are refused: they could never match.
 """
 
+import os
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -27,9 +29,19 @@ def key_ring() -> crypto.KeyRing:
     path = settings.JINDU_KEY_FILE
     if not path.exists():  # embedded default: a fresh random key file, readable by the owner only
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(crypto.KeyRing.generate().to_json())
-        path.chmod(0o600)
-    return crypto.KeyRing.from_json(path.read_text())
+        try:  # O_EXCL: when two processes start at once, exactly one writes the key and both read it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(crypto.KeyRing.generate().to_json())
+    for _attempt in range(50):  # the writer may still be writing
+        text = path.read_text()
+        if text.strip():
+            return crypto.KeyRing.from_json(text)
+        time.sleep(0.05)
+    raise ImproperlyConfigured(f"key file {path} is empty")
 
 
 def blind_index_for(purpose: str, value: str, normalizer=None) -> str:

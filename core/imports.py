@@ -224,6 +224,7 @@ def start_import(spec: ImportSpec, user, file_name: str, content: bytes) -> Impo
         batch.status = ImportBatch.Status.DUPLICATE
         batch.duplicate_of = previous
         batch.save(audit_message="duplicate upload ignored")
+        path.unlink(missing_ok=True)
         log_access(AccessLog.Event.IMPORT, batch, result=AccessLog.Result.FAILURE,
                    detail={"spec": spec.name, "duplicate_of": previous.pk})
         return batch
@@ -324,6 +325,8 @@ def commit_job(record, batch_id: int):
     batch.rows_unchanged = sum(1 for o in outcomes if o.action == "unchanged")
     batch.status = ImportBatch.Status.COMMITTED
     batch.save()
+    # the rows now live in the database; the uploaded copy (personal data, in clear) is not kept
+    Path(batch.stored_path).unlink(missing_ok=True)
     log_access(AccessLog.Event.IMPORT, batch, detail={"spec": spec.name, "created": batch.rows_created,
                                                       "updated": batch.rows_updated})
     return {"status": batch.status, "created": batch.rows_created, "updated": batch.rows_updated}

@@ -1,13 +1,18 @@
 import uuid
 
+from django.conf import settings
+
 from .context import Actor, reset_actor, set_actor
 
 
 def client_ip(request) -> str | None:
-    # Behind the city's reverse proxy the proxy sets X-Forwarded-For; trust only its first hop.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
+    """The client's address for the audit log. X-Forwarded-For is trusted only when the deployment
+    says a reverse proxy sets it (JINDU_TRUST_X_FORWARDED_FOR), and then only the proxy's own entry
+    (the last one), which a client cannot forge."""
+    if settings.JINDU_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR")
 
 

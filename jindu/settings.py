@@ -44,6 +44,7 @@ def _secret_from_file(name: str, factory) -> str:
 DEBUG = env_bool("JINDU_DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file("secret_key", lambda: secrets.token_urlsafe(50))
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+JINDU_TRUST_X_FORWARDED_FOR = env_bool("JINDU_TRUST_X_FORWARDED_FOR", False)
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AuditedModel
+from geo.validators import validate_division_code
 from utilities.validators import validate_uscc
 
 from .choices import OrgType, Sector
@@ -24,7 +25,7 @@ class Organization(AuditedModel):
     is_member_unit = models.BooleanField(_("member unit of the narcotics control commission"), default=False)
     uscc = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True, unique=True,
                             validators=[validate_uscc])
-    area_code = models.CharField(_("area code"), max_length=15, db_index=True)
+    area_code = models.CharField(_("area code"), max_length=15, db_index=True, validators=[validate_division_code])
     parent = models.ForeignKey("self", verbose_name=_("parent organisation"), null=True, blank=True,
                                on_delete=models.PROTECT, related_name="children")
     address = models.CharField(_("address"), max_length=300, blank=True)

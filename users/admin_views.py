@@ -7,6 +7,7 @@ from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -90,6 +91,8 @@ class UserDetailView(generic.ObjectDetailView):
             else None,
             (_("Unlock"), f"/accounts/users/{obj.pk}/unlock/") if user.has_resource_perm("users.user", "unlock")
             else None,
+            (_("Reset second factor"), f"/accounts/users/{obj.pk}/reset-otp/")
+            if user.has_resource_perm("users.user", "unlock") else None,
         ]}
 
 
@@ -107,6 +110,9 @@ def assign_role(request, pk):
     if not request.user.is_authenticated or not request.user.has_resource_perm("users.user", "assign_role"):
         return render(request, "403.html", status=403)
     target = get_object_or_404(User.objects.restrict(request.user, "assign_role"), pk=pk)
+    if target.pk == request.user.pk:  # nobody raises their own privileges
+        messages.error(request, _("You cannot change your own role; ask another security administrator."))
+        return redirect("users:user_detail", pk=target.pk)
     form = RoleAssignForm(request.POST or None, initial={"role": target.role})
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -165,8 +171,32 @@ class RoleDetailView(generic.ObjectDetailView):
 
 
 class RoleEditView(generic.ObjectEditView):
+    """Custom roles only: built-in roles are defined in users/roles.py and restored on every migrate."""
+
     model = Role
     form_class = RoleForm
+
+    def get_object(self):
+        obj = super().get_object()
+        if obj.builtin:
+            raise PermissionDenied
+        return obj
+
+
+def reset_second_factor(request, pk):
+    """A security administrator removes a lost authenticator; the user enrols a new one at next login."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not request.user.is_authenticated or not request.user.has_resource_perm("users.user", "unlock"):
+        return render(request, "403.html", status=403)
+    target = get_object_or_404(User.objects.restrict(request.user, "unlock"), pk=pk)
+    if request.method == "POST":
+        removed, _detail = TOTPDevice.objects.filter(user=target).delete()
+        log_access(AccessLog.Event.ADMIN, target, detail={"action": "reset_second_factor", "devices": removed})
+        messages.success(request, _("Second factor reset for %(user)s.") % {"user": target.username})
+        return redirect("users:user_detail", pk=target.pk)
+    return render(request, "core/confirm.html", {"object": target, "question": _(
+        "Remove this account's authenticator? The user must enrol a new one at the next login.")})
 
 
 urlpatterns = [
@@ -174,6 +204,7 @@ urlpatterns = [
                        prefix="users/"),
     path("users/<int:pk>/role/", assign_role, name="user_assign_role"),
     path("users/<int:pk>/unlock/", unlock, name="user_unlock"),
+    path("users/<int:pk>/reset-otp/", reset_second_factor, name="user_reset_otp"),
     *generic.crud_urls(Role, list_view=RoleListView, detail_view=RoleDetailView, edit_view=RoleEditView,
                        prefix="roles/"),
 ]

@@ -18,6 +18,8 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if token.user.password_expired:
+            raise exceptions.AuthenticationFailed(_("Your password has expired; change it first."))
         now = timezone.now()
         if token.last_used is None or now - token.last_used > timedelta(minutes=5):
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)

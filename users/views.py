@@ -133,6 +133,9 @@ def obtain_token(request):
             return Response({"detail": _("Account locked after repeated failed logins. Try again later."),
                              "code": "locked_out"}, status=status.HTTP_403_FORBIDDEN)
         return Response({"detail": _("Invalid username or password.")}, status=status.HTTP_401_UNAUTHORIZED)
+    if user.password_expired:
+        return Response({"detail": _("Your password has expired; change it first."), "code": "password_expired"},
+                        status=status.HTTP_403_FORBIDDEN)
     if user.requires_otp:
         if otp.verify(user, data.validated_data.get("otp", "")) is None:
             log_access(AccessLog.Event.OTP_FAILED, user, result=AccessLog.Result.FAILURE)

@@ -7,7 +7,9 @@ entirely; empty or ``None`` input gives ``""``.
 
 from __future__ import annotations
 
-__all__ = ["MASK_CHAR", "mask_generic", "mask_id_number", "mask_mobile", "mask_name"]
+import re
+
+__all__ = ["MASK_CHAR", "mask_generic", "mask_id_number", "mask_mobile", "mask_name", "redact_identifiers"]
 
 MASK_CHAR = "*"
 
@@ -42,3 +44,14 @@ def mask_mobile(value: str | None) -> str:
 def mask_name(value: str | None) -> str:
     """Mask a personal name: keep the first character (``张三丰`` → ``张**``)."""
     return mask_generic(value.strip() if value else value, 1, 0)
+
+
+_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def redact_identifiers(text: str) -> str:
+    """Mask anything in free text that looks like an ID number or a mainland mobile number
+    (search terms and filters end up in the access log; personal data must not)."""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _MOBILE.sub(lambda m: mask_mobile(m.group(0)), text)

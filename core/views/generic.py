@@ -77,7 +77,7 @@ class ObjectListView(PermissionMixin, View):
             qs = filterset.qs
         if request.GET.get("export") == "xlsx":
             return self.export(qs)
-        table = self.table_class(qs, request=request)
+        table = self.table_class(qs, request=request, exclude=tuple(hidden_fields(request.user, self.model)))
         RequestConfig(request, paginate={"per_page": getattr(table.Meta, "per_page", 25)}).configure(table)
         if filterset is not None and any(v for k, v in request.GET.items() if k not in ("page", "sort")):
             log_access(AccessLog.Event.SEARCH, object_type=self.model._meta.label_lower,
@@ -106,8 +106,9 @@ class ObjectListView(PermissionMixin, View):
         if self.export_requires_reason and not reason:
             messages.error(self.request, _("Exporting these records requires a reason."))
             return redirect(self.request.path)
-        table = self.table_class(qs, request=self.request, exclude=getattr(self.table_class.Meta, "exclude_from_export",
-                                                                          ()))
+        hidden = set(getattr(self.table_class.Meta, "exclude_from_export", ())) | hidden_fields(self.request.user,
+                                                                                                self.model)
+        table = self.table_class(qs, request=self.request, exclude=tuple(hidden))
         headers, rows = export_rows(table)
         rows = list(rows)
         now = timezone.localtime()
