@@ -20,13 +20,12 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 
+## Load (or complete) the demo city; idempotent, so every run just checks and prints the logins.
 demo: migrate
-	@$(PY) manage.py shell -c "from users.models import User; import sys; sys.exit(0 if User.objects.filter(username='city').exists() else 1)" \
-	  && echo "demo city present" || $(PY) manage.py jindu_demo --scale small
+	@$(PY) manage.py jindu_demo --scale small --quiet
 
 ## Serve the platform on http://127.0.0.1:$(PORT) with the background worker (Ctrl-C stops both).
 run: demo
-	@$(PY) manage.py jindu_demo --scale small --quiet | sed -n '/Demo logins/,$$p'
 	@echo "Jindu on http://127.0.0.1:$(PORT)/  (worker: huey; database: $${DATABASE_URL:-var/jindu.sqlite3})"
 	@$(PY) manage.py run_huey --quiet & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \

@@ -78,10 +78,10 @@ def build_divisions(ctx: DemoContext, division_file) -> None:
         for c in range(1, ctx.sizes["communities"] + 1):
             community = f"{street.code}{c:03d}"
             new_rows.append({"code": community, "name": f"{street.name}第{c}社区", "parent_id": street.code,
-                             "source": "synthetic (demo)", "population": None})
+                             "source": "合成（演示）", "population": None})
             for g in range(1, ctx.sizes["grids"] + 1):
                 new_rows.append({"code": f"{community}{g:03d}", "name": f"第{g}网格", "parent_id": community,
-                                 "source": "synthetic (demo)", "population": None})
+                                 "source": "合成（演示）", "population": None})
     missing = [r for r in new_rows if r["code"] not in existing]
     if missing:
         load_divisions(missing)

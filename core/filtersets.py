@@ -3,6 +3,8 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import is_scoped
+
 
 class SingleSelectMultiple(forms.SelectMultiple):
     """A one-line select for a multiple-choice filter: the page picks one value (or all), while the
@@ -27,7 +29,11 @@ class BaseFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
         for filter_ in self.filters.values():
+            queryset = filter_.extra.get("queryset")
+            if user is not None and hasattr(queryset, "restrict") and is_scoped(queryset.model):
+                filter_.extra["queryset"] = queryset.restrict(user, "view")
             if isinstance(filter_, django_filters.MultipleChoiceFilter):
                 filter_.extra["widget"] = SingleSelectMultiple
             elif isinstance(filter_, django_filters.BooleanFilter):

@@ -59,6 +59,25 @@ class ImportSpec:
     def header_map(self) -> dict[str, str]:
         return {c.header: c.field for c in self.columns}
 
+    def text_headers(self) -> list[str]:
+        """Columns that hold codes (text, however numeric they look)."""
+        text = []
+        for c in self.columns:
+            form_field = self.form_class.base_fields.get(c.field)
+            if isinstance(form_field, forms.CharField) and not isinstance(form_field, forms.TypedChoiceField):
+                text.append(c.header)
+        return text
+
+    def choice_labels(self) -> dict[str, list[str]]:
+        """The drop-down values of choice columns, as labels a clerk reads (in the active language)."""
+        labels = {}
+        for c in self.columns:
+            form_field = self.form_class.base_fields.get(c.field)
+            if isinstance(form_field, forms.ChoiceField) and not isinstance(form_field, forms.ModelChoiceField):
+                labels[c.header] = [_short_label(label) for value, label in form_field.choices if value not in ("",
+                                                                                                             None)]
+        return labels
+
     def template_notes(self) -> list[tuple[str, str]]:
         notes = []
         form = self.form_class()
@@ -118,6 +137,15 @@ def _cell_to_form_value(value):
     return str(value).strip()
 
 
+def _short_label(label) -> str:
+    """"派出所" rather than "Police station (派出所)" when the label carries the Chinese name in brackets."""
+    text = str(label)
+    if translation.get_language() and translation.get_language().startswith("zh") and text.endswith(")") \
+            and "(" in text:
+        return text[text.rindex("(") + 1:-1]
+    return text
+
+
 def _choice_maps(form_class) -> dict[str, dict[str, str]]:
     """Per choice field: every accepted spelling → stored value. A clerk may type the value
     (school), the Chinese label (学校) or the English label (School); English labels such as
@@ -136,8 +164,9 @@ def _choice_maps(form_class) -> dict[str, dict[str, str]]:
                 with translation.override(language):
                     text = str(label)
                 mapping.setdefault(text, str(value))
-                if "(" in text and text.endswith(")"):
+                if "(" in text and text.endswith(")"):  # "Police station (派出所)" or "甲基苯丙胺 (methamphetamine)"
                     mapping.setdefault(text[text.rindex("(") + 1:-1], str(value))
+                    mapping.setdefault(text[:text.rindex("(")].strip(), str(value))
         maps[name] = mapping
     return maps
 
@@ -145,18 +174,12 @@ def _choice_maps(form_class) -> dict[str, dict[str, str]]:
 def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]], user) -> list[RowOutcome]:
     """Validate every row with the spec's form; nothing is written."""
     header_map = spec.header_map()
-    outcomes: list[RowOutcome] = []
-    unknown = [h for h in headers if h and h not in header_map]
     missing = [c.header for c in spec.columns if c.header not in headers and spec.form_class.base_fields.get(
         c.field) is not None and spec.form_class.base_fields[c.field].required]
-    if unknown or missing:
-        errors = {}
-        if unknown:
-            errors[_("columns")] = _("Unknown column(s): %(cols)s") % {"cols": "、".join(unknown)}
-        if missing:
-            errors[_("columns")] = (errors.get(_("columns"), "") + " " + _("Missing required column(s): %(cols)s")
-                                    % {"cols": "、".join(missing)}).strip()
-        return [RowOutcome(FILE_ERRORS_ROW, "invalid", errors)]
+    if missing:
+        return [RowOutcome(FILE_ERRORS_ROW, "invalid", {_("columns"): _("Missing required column(s): %(cols)s")
+                                                        % {"cols": "、".join(missing)}})]
+    outcomes: list[RowOutcome] = []
     editable = spec.model.objects.restrict(user, "change")
     choice_maps = _choice_maps(spec.form_class)
     seen_keys: dict[tuple, int] = {}
@@ -258,10 +281,20 @@ def validate_job(record, batch_id: int):
     return {"status": batch.status}
 
 
+def ignored_columns(spec: ImportSpec, headers: list[str]) -> list[str]:
+    """Columns the import does not use: an export's extra columns, or the 行号/错误 columns of an
+    error workbook that a clerk fixed and uploads again. They are reported, not refused."""
+    known = spec.header_map()
+    return [h for h in headers if h and h not in known]
+
+
 def _record_outcomes(batch, headers, rows, outcomes):
     invalid = [o for o in outcomes if o.action == "invalid"]
     batch.rows_total = len(rows)
-    batch.rows_invalid = len(invalid)
+    batch.rows_invalid = sum(1 for o in invalid if o.excel_row != FILE_ERRORS_ROW)
+    extra = ignored_columns(registry.get(batch.spec), headers)
+    batch.notices = [_("Columns not used by this import were ignored: %(cols)s") % {"cols": "、".join(extra)}] \
+        if extra else []
     batch.rows_created = sum(1 for o in outcomes if o.action == "create")
     batch.rows_updated = sum(1 for o in outcomes if o.action == "update")
     batch.rows_unchanged = sum(1 for o in outcomes if o.action == "unchanged")

@@ -62,7 +62,7 @@ def run_job(job_id: str) -> None:
                                                 error="".join(traceback.format_exception_only(exc)).strip()[:4000],
                                                 message=str(exc)[:500])
         return
-    Job.objects.filter(pk=record.pk).update(status=Job.Status.SUCCEEDED, finished=timezone.now(),
+    Job.objects.filter(pk=record.pk).update(status=Job.Status.SUCCEEDED, finished=timezone.now(), message="",
                                             result=result if isinstance(result, (dict, list)) else None)
 
 

@@ -33,3 +33,26 @@ class RequestContextMiddleware:
             reset_actor(token)
         response["X-Request-ID"] = str(request.id)
         return response
+
+
+class LanguageMiddleware:
+    """Chinese unless the user picked another language (the language cookie set by the switcher).
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language; an office whose browsers
+    are set to English still expects the Chinese platform.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        supported = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

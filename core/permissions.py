@@ -77,3 +77,8 @@ def ensure_in_scope(obj, user, action: str) -> None:
     model = type(obj)
     if not model._default_manager.restrict(user, action).filter(pk=obj.pk).exists():
         raise PermissionDenied(f"{model._meta.label_lower} {obj.pk} is outside your {action} scope")
+
+
+def is_scoped(model) -> bool:
+    """Whether rows of this model belong to an area or organisation (reference data does not)."""
+    return any(hasattr(model, name) for name in ("scope_area_field", "scope_org_field", "scope_q"))

@@ -2,6 +2,8 @@
 in the user's scope, and every time with an access-log entry."""
 
 from django.apps import apps
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .audit import log_access
@@ -41,6 +43,7 @@ def resolve(label: str, pk):
     return model, model._default_manager.filter(pk=pk).first()
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class MaskedField(serializers.Field):
     """Read-only serializer field for an encrypted model field: masked, or clear (and logged) for
     callers who may unmask the record."""

@@ -73,6 +73,14 @@ TARGETS = {
 }
 
 
+CITY_NAME = "苏州"  # the seed redacts the city's name as "*"; the demo city is 苏州 (320500)
+
+
+def display(text: str, city: str = CITY_NAME) -> str:
+    """Outline text with the redacted city name filled in and one list separator (、)."""
+    return text.replace("*", city).replace(",", "、").replace("，", "、")
+
+
 def pillar(app: str) -> Pillar:
     return next(p for p in PILLARS if p.app == app)
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reports/<int:pk>/download/", dashboards.download_report, name="report_download"),
     path("alerts/run/", dashboards.run_alerts, name="alerts_run"),
     path("boundaries/upload/", dashboards.upload_boundaries, name="boundary_upload"),
+    path("boundaries.geojson", dashboards.boundaries_geojson, name="boundaries"),
     *_crud(models.TreatmentPlant, "plants/", filtersets.TreatmentPlantFilterSet, tables.TreatmentPlantTable,
            forms.TreatmentPlantForm),
     *generic.crud_urls(models.Sample, list_view=type("SampleListView", (generic.ObjectListView,), {

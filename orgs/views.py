@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.views import generic
 
 from . import filtersets, forms, tables
@@ -16,8 +18,8 @@ class OrganizationDetailView(generic.ObjectDetailView):
 
     def get_extra_context(self, obj):
         children = Organization.objects.restrict(self.request.user, "view").filter(parent=obj)
-        return {"related_tables": [(Organization._meta.verbose_name_plural, tables.OrganizationTable(children,
-                                                                                                     orderable=False))]}
+        return {"related_tables": [(_("Subordinate organisations"), tables.OrganizationTable(children,
+                                                                                             orderable=False))]}
 
 
 class OrganizationEditView(generic.ObjectEditView):

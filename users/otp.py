@@ -24,7 +24,8 @@ def qr_svg(device: TOTPDevice) -> str:
 def base32_key(device: TOTPDevice) -> str:
     import base64
 
-    return base64.b32encode(device.bin_key).decode("ascii")
+    key = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+    return " ".join(key[i:i + 4] for i in range(0, len(key), 4))  # groups of four are easier to type
 
 
 def verify(user, token: str):

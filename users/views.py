@@ -71,14 +71,19 @@ def otp_enrol(request):
     device = otp.pending_device(request.user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["otp"].strip()):
+        allowed, _why = device.verify_is_allowed()
+        if not allowed:
+            form.add_error("otp", _("Too many wrong codes just now; wait a few seconds and enter the current code."))
+        elif device.verify_token(form.cleaned_data["otp"].strip()):
             device.confirmed = True
             device.save()
             otp_login(request, device)
             log_access(AccessLog.Event.OTP_ENROLLED, request.user)
             messages.success(request, _("Your authenticator app is set up."))
             return redirect(_safe_next(request))
-        form.add_error("otp", _("The code is not valid. Scan the QR code again and enter the current code."))
+        else:
+            form.add_error("otp", _("The code is not valid. Check the time on your phone and enter the current "
+                                    "code."))
     return render(request, "users/otp_enrol.html", {"form": form, "qr_svg": otp.qr_svg(device),
                                                     "secret": otp.base32_key(device)})
 

@@ -49,29 +49,46 @@ def _cell_value(value):
 
 
 def template_workbook(headers: Sequence[str], notes: Sequence[tuple[str, str]], example: Sequence | None = None,
-                      title: str = "导入") -> bytes:
-    """An import template: the header row (with each column's help as a cell comment) and a 说明 sheet."""
+                      title: str = "导入", text_columns: Sequence[str] = (),
+                      choices: dict[str, Sequence[str]] | None = None, rows: int = 2000) -> bytes:
+    """An import template: the header row (each column's help as a cell comment), an empty data area
+    where code columns are formatted as text (so Excel keeps 18-digit codes and leading zeros) and
+    choice columns offer a drop-down, a 说明 sheet with the help and an example, and a hidden 选项
+    sheet holding the drop-down values."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
+    note_by_header = dict(notes)
+    options = wb.create_sheet("选项")
     for col, header in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=col, value=header)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        ws.column_dimensions[cell.column_letter].width = max(12, len(header) * 2 + 4)
-    note_by_header = dict(notes)
-    for col, header in enumerate(headers, start=1):
+        letter = cell.column_letter
+        ws.column_dimensions[letter].width = max(12, len(header) * 2 + 4)
         if note_by_header.get(header):
-            ws.cell(row=1, column=col).comment = Comment(note_by_header[header], "Jindu")
-    if example:
-        for col, value in enumerate(example, start=1):
-            ws.cell(row=2, column=col, value=value)
+            cell.comment = Comment(note_by_header[header], "Jindu")
+        if header in text_columns:
+            for row in range(2, rows + 2):
+                ws.cell(row=row, column=col).number_format = "@"
+        values = (choices or {}).get(header)
+        if values:
+            for i, value in enumerate(values, start=1):
+                options.cell(row=i, column=col, value=str(value))
+            validation = DataValidation(type="list", formula1=f"'选项'!${letter}$1:${letter}${len(values)}",
+                                        allow_blank=True, showErrorMessage=False)
+            ws.add_data_validation(validation)
+            validation.add(f"{letter}2:{letter}{rows + 1}")
+    options.sheet_state = "hidden"
     ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet("说明")
-    help_ws.append(["列", "说明"])
-    for header, note in notes:
-        help_ws.append([header, note])
+    help_ws = wb.create_sheet("说明", 1)
+    help_ws.append(["列", "说明", "示例"])
+    for i, (header, note) in enumerate(notes):
+        help_ws.append([header, note, (example[i] if example and i < len(example) else None)])
     help_ws.column_dimensions["A"].width = 24
     help_ws.column_dimensions["B"].width = 80
+    help_ws.column_dimensions["C"].width = 28
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

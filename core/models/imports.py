@@ -33,6 +33,7 @@ class ImportBatch(AuditedModel):
     rows_unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rows_invalid = models.PositiveIntegerField(_("rows with errors"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    notices = models.JSONField(_("notices"), default=list, blank=True)
     error_file = models.CharField(_("error workbook"), max_length=300, blank=True)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

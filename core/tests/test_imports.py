@@ -135,11 +135,38 @@ def test_csv_in_gb18030_is_accepted(clerk):
     assert batch.status == ImportBatch.Status.READY, batch.errors
 
 
-def test_unknown_and_missing_columns_are_reported(clerk):
+def test_missing_columns_are_errors_and_unknown_columns_notices(clerk):
     batch = imports.start_import(ORGANIZATION_IMPORT, clerk, "x.xlsx", workbook([["a", "b"]], ["名称", "颜色"]))
     assert batch.status == ImportBatch.Status.INVALID
-    message = batch.errors[0]["message"]
-    assert "颜色" in message and "区划代码" in message
+    assert "区划代码" in batch.errors[0]["message"] and batch.rows_invalid == 0
+    assert "颜色" in batch.notices[0]
+
+
+def test_a_fixed_error_workbook_can_be_uploaded_again(clerk):
+    rows = [GOOD_ROWS[0], ["坏代码公司", "enterprise", "91320508MA1234567X", "320508001", ""]]
+    batch = imports.start_import(ORGANIZATION_IMPORT, clerk, "bad.xlsx", workbook(rows))
+    wb = load_workbook(batch.error_file)
+    ws = wb.active
+    headers = [c.value for c in ws[1]]
+    ws.cell(row=2, column=headers.index("统一社会信用代码") + 1).value = None  # the clerk clears the bad code
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    fixed = imports.start_import(ORGANIZATION_IMPORT, clerk, "errors-fixed.xlsx", buffer.getvalue())
+    assert fixed.status == ImportBatch.Status.READY, fixed.errors
+    assert fixed.rows_created == 1 and "行号" in fixed.notices[0]
+
+
+def test_template_keeps_codes_as_text_and_offers_choices(client, clerk):
+    login_client(client, clerk)
+    wb = load_workbook(io.BytesIO(client.get("/imports/orgs.organization/template.xlsx").content))
+    ws = wb.worksheets[0]
+    headers = [c.value for c in ws[1]]
+    assert ws.cell(row=2, column=headers.index("统一社会信用代码") + 1).number_format == "@"
+    assert ws.max_row >= 2 and ws.cell(row=2, column=1).value is None  # no example row to trip over
+    type_column = ws.cell(row=1, column=headers.index("类型") + 1).column_letter
+    validations = [dv for dv in ws.data_validations.dataValidation if f"{type_column}2" in str(dv.sqref)]
+    assert validations and "选项" in validations[0].formula1
+    assert "学校" in [c.value for c in wb["选项"][type_column]]
 
 
 def test_duplicate_rows_inside_one_file(clerk):

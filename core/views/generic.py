@@ -18,7 +18,7 @@ from django_tables2 import RequestConfig
 
 from core.audit import log_access
 from core.models import AccessLog
-from core.permissions import ensure_in_scope, model_perm
+from core.permissions import ensure_in_scope, is_scoped, model_perm
 from core.sections import hidden_fields
 from core.tables import export_rows
 from utilities.excel import write_table
@@ -30,6 +30,17 @@ def model_url(model, view: str, pk=None) -> str | None:
         return reverse(f"{meta.app_label}:{meta.model_name}_{view}", args=[pk] if pk is not None else [])
     except NoReverseMatch:
         return None
+
+
+def restrict_choices(form, user) -> None:
+    """Drop-downs of related records offer only what the user may see (e.g. a district office picks a
+    parent organisation from its own district, not from the whole city)."""
+    from django.forms import ModelChoiceField
+
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if isinstance(field, ModelChoiceField) and hasattr(queryset, "restrict") and is_scoped(queryset.model):
+            field.queryset = queryset.restrict(user, "view")
 
 
 class PermissionMixin(LoginRequiredMixin):
@@ -191,6 +202,7 @@ class ObjectEditView(PermissionMixin, View):
             if getattr(self.form_class, "accepts_user", False) else self.form_class(data=data, files=files, instance=obj)
         for name in hidden_fields(self.request.user, self.model):
             form.fields.pop(name, None)  # a section the user may not see is not editable either
+        restrict_choices(form, self.request.user)
         return form
 
     def save_object(self, form):

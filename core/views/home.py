@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -20,8 +22,10 @@ def pillar(request, app):
         raise Http404 from exc
     group = next(g for g in MENU if g.key == app)
     items = [i for i in group.items if not i.resource or request.user.has_resource_perm(i.resource, i.action)]
-    return render(request, "core/pillar.html", {"pillar": p, "measures": outline.measures_of(p.number),
-                                                "modules": items})
+    measures = [replace(m, lead_units=outline.display(m.lead_units),
+                        participating_units=outline.display(m.participating_units))
+                for m in outline.measures_of(p.number)]
+    return render(request, "core/pillar.html", {"pillar": p, "measures": measures, "modules": items})
 
 
 @login_required

@@ -1,5 +1,4 @@
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
@@ -59,9 +58,7 @@ def import_start(request, name):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         batch = imports.start_import(spec, request.user, upload.name, upload.read())
-        if batch.status == ImportBatch.Status.DUPLICATE:
-            messages.warning(request, _("This file was already imported (batch %(id)s); nothing was added.")
-                             % {"id": batch.duplicate_of_id})
+        if batch.status == ImportBatch.Status.DUPLICATE:  # the batch page says so
             return redirect("core:import_batch", pk=batch.pk)
         target = reverse("core:import_batch", args=[batch.pk])
         return redirect(f"{reverse('core:job_detail', args=[batch.job_id])}?next={target}")
@@ -73,7 +70,8 @@ def import_start(request, name):
 def import_template(request, name):
     spec = _spec_for(request, name)
     content = template_workbook([c.header for c in spec.columns], spec.template_notes(),
-                                example=[c.example for c in spec.columns], title=str(spec.label or spec.name))
+                                example=[c.example for c in spec.columns], title=str(spec.label or spec.name),
+                                text_columns=spec.text_headers(), choices=spec.choice_labels())
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="template-{spec.name}.xlsx"'
     return response
