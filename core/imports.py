@@ -50,6 +50,8 @@ class ImportSpec:
     save: object = None  # optional service: save(form, user) -> instance; default form.save()
     # optional: find_existing(data) -> instance | None, when the natural key is not model fields
     find_existing: object = None
+    # list pages (models) that offer this import besides ``model`` itself
+    also_for: tuple = ()
 
     def existing_for(self, data: dict):
         if self.find_existing is not None:
@@ -103,8 +105,9 @@ class Registry:
     def get(self, name: str) -> ImportSpec:
         return self._specs[name]
 
-    def for_model(self, model) -> ImportSpec | None:
-        return next((s for s in self._specs.values() if s.model is model), None)
+    def for_model(self, model) -> list[ImportSpec]:
+        """The imports a model's list page offers."""
+        return [s for s in self._specs.values() if s.model is model or model in s.also_for]
 
     def all(self):
         return list(self._specs.values())

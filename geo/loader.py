@@ -54,6 +54,8 @@ def load_divisions(rows: list[dict]) -> LoadResult:
             if row["parent_id"] and row["parent_id"] not in known:
                 row = {**row, "parent_id": None}  # a parent outside the file and the database
             current = existing.get(row["code"])
+            if current is not None and row.get("population") is None:
+                row = {k: v for k, v in row.items() if k != "population"}  # a file without figures keeps ours
             if current is None:
                 Division(**row).save()
                 result.created += 1

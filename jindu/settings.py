@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "geo",
     "orgs",
     "users",
+    # pillars
+    "monitoring",
 ]
 
 MIDDLEWARE = [

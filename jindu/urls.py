@@ -11,6 +11,7 @@ api_patterns = [
     path("orgs/", include("orgs.api.urls")),
     path("users/", include("users.api.urls")),
     path("core/", include("core.api.urls")),
+    path("monitoring/", include("monitoring.api.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("users.urls")),
     path("orgs/", include("orgs.urls")),
     path("geo/", include("geo.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("", include("core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -191,47 +191,57 @@ PDMP_SEVERITY = {"P01": "high", "P02": "medium", "P03": "high", "P04": "medium",
 
 def run_pdmp_rules(params: dict | None = None, area_prefix: str = "") -> list[models.Alert]:
     """Run P01–P05 over every dispensing record in the area; one alert per rule, patient and window."""
-    qs = models.Dispensing.objects.filter(area_code__startswith=area_prefix).order_by("patient_key", "dispensed_on",
-                                                                                       "pk")
     fields = ["pk", "patient_key", "patient_age", "prescriber_code", "pharmacy_code", "area_code", "drug",
               "drug_class", "control_category", "dosage_form", "strength", "quantity", "days_supply",
-              "dispensed_on", "setting", "indication"]
-    rows = list(qs.values_list(*fields))
+              "dispensed_on", "setting", "indication", "reason_noted"]
+    rows = list(models.Dispensing.objects.filter(area_code__startswith=area_prefix).values_list(*fields))
     if not rows:
         return []
-    columns = pdmp_columns(rows, fields)
-    found = pdmp.run_all(columns, params or {})
+    result = pdmp.run_all(pdmp_columns(rows, fields), params or {})
+    area_of = {str(r[0]): r[5] for r in rows}
     created = []
     with transaction.atomic():
-        for item in found:
-            record_ids = [int(columns["id"][i]) for i in item.evidence]
-            first = rows[item.evidence[0]] if item.evidence else rows[0]
-            window_start = item.window[0] if item.window else first[13]
+        for item in result.alerts:
+            record_ids = [int(i) for i in item.evidence]
+            start, end = item.window
             alert = _store_alert(
-                dedup_key=f"{item.rule_id}:{item.patient_key}:{window_start}", rule_id=item.rule_id,
-                source=AlertSource.PDMP, area_code=first[5], subject=f"{item.rule_id} {item.patient_key[:10]}…",
-                period=item.window[1] if item.window else first[13],
-                severity=getattr(item, "severity", None) or PDMP_SEVERITY.get(item.rule_id, "medium"),
-                params=_jsonable(item.params), evidence={"dispensing": record_ids,
-                                                         "window": [str(d) for d in (item.window or ())]})
+                dedup_key=f"{item.rule_id}:{item.patient_key}:{start.isoformat()}", rule_id=item.rule_id,
+                source=AlertSource.PDMP, area_code=area_of[str(record_ids[0])] if record_ids else area_prefix,
+                subject=f"{item.rule_id} {item.patient_key[:10]}…", period=end, severity=item.severity,
+                params=_jsonable(item.params),
+                evidence={"dispensing": record_ids, "window": [start.isoformat(), end.isoformat()],
+                          **_jsonable(item.detail)})
             if alert is not None:
                 created.append(alert)
     return created
 
 
-def pdmp_columns(rows, fields):
-    """Columnar input for the vectorised rules (see monitoring.algorithms.pdmp)."""
+def pdmp_columns(rows, fields) -> dict:
+    """Columnar input for the vectorised rules (monitoring.algorithms.pdmp.DispensingTable)."""
     import numpy as np
 
-    cols = {name: [r[i] for r in rows] for i, name in enumerate(fields)}
-    return pdmp.columns_from_lists(id=cols["pk"], patient_key=cols["patient_key"], patient_age=cols["patient_age"],
-                                   prescriber=cols["prescriber_code"], pharmacy=cols["pharmacy_code"],
-                                   drug=cols["drug"], drug_class=cols["drug_class"],
-                                   control_category=cols["control_category"], dosage_form=cols["dosage_form"],
-                                   strength=cols["strength"], quantity=cols["quantity"],
-                                   days_supply=cols["days_supply"], dispensed_on=cols["dispensed_on"],
-                                   setting=cols["setting"], indication=cols["indication"]) \
-        if hasattr(pdmp, "columns_from_lists") else {k: np.asarray(v) for k, v in cols.items()}
+    col = {name: [r[i] for r in rows] for i, name in enumerate(fields)}
+    indication = col["indication"]
+    return {
+        "record_id": np.array([str(pk) for pk in col["pk"]], dtype=object),
+        "patient_key": np.array(col["patient_key"], dtype=object),
+        "prescriber_id": np.array(col["prescriber_code"], dtype=object),
+        "pharmacy_id": np.array(col["pharmacy_code"], dtype=object),
+        "drug": np.array(col["drug"], dtype=object),
+        "drug_class": np.array(col["drug_class"], dtype=object),
+        "control_category": np.array(col["control_category"], dtype=object),
+        "dosage_form": np.array(col["dosage_form"], dtype=object),
+        "strength": np.array(col["strength"], dtype=float),
+        "quantity": np.array(col["quantity"], dtype=float),
+        "days_supply": np.array(col["days_supply"], dtype=np.int64),
+        "dispensed_on": np.array(col["dispensed_on"], dtype="datetime64[D]"),
+        "patient_age": np.array([np.nan if a is None else a for a in col["patient_age"]], dtype=float),
+        "setting": np.array(col["setting"], dtype=object),
+        "cancer_pain": np.array([i == "cancer_pain" for i in indication]),
+        "chronic_pain": np.array([i == "chronic_pain" for i in indication]),
+        "adhd": np.array([i == "adhd" for i in indication]),
+        "reason_noted": np.array(col["reason_noted"], dtype=bool),
+    }
 
 
 def _jsonable(value):

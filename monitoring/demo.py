@@ -170,19 +170,23 @@ def _forensic(rng, lab):
 
 
 def _dispensing(ctx):
+    """Synthetic dispensing with known flagged patients (pdmp.synthetic_dispensing); returns them."""
     from .algorithms import pdmp
 
-    if not hasattr(pdmp, "synthetic_dispensing"):
-        return
-    records, _flagged = pdmp.synthetic_dispensing(400, ctx.seed)
+    synthetic = pdmp.synthetic_dispensing(400, ctx.seed)
     areas = list(DISTRICT_POPULATION)
-    objects = [models.Dispensing(
-        patient_key=r.patient_key, patient_age=r.patient_age, prescriber_code=r.prescriber_id,
-        pharmacy_code=r.pharmacy_id, area_code=areas[hash(r.patient_key) % len(areas)], drug=r.drug,
-        drug_class=r.drug_class, control_category=r.control_category, dosage_form=r.dosage_form,
-        strength=r.strength, quantity=r.quantity, days_supply=r.days_supply, dispensed_on=r.dispensed_on,
-        setting=r.setting, indication=getattr(r, "indication", "") or "") for r in records]
+    objects = []
+    for r in synthetic.to_records():
+        indication = "cancer_pain" if r.cancer_pain else "chronic_pain" if r.chronic_pain else \
+            "adhd" if r.adhd else ""
+        objects.append(models.Dispensing(
+            patient_key=r.patient_key, patient_age=r.patient_age, prescriber_code=r.prescriber_id,
+            pharmacy_code=r.pharmacy_id, area_code=areas[sum(map(ord, r.patient_key)) % len(areas)], drug=r.drug,
+            drug_class=r.drug_class, control_category=r.control_category, dosage_form=r.dosage_form,
+            strength=r.strength, quantity=r.quantity, days_supply=r.days_supply, dispensed_on=r.dispensed_on,
+            setting=r.setting, indication=indication, reason_noted=r.reason_noted))
     services.bulk_create_audited(objects, "demo: controlled-medicine dispensing")
+    return synthetic.flagged
 
 
 def _definitions(plants):

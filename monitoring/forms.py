@@ -106,12 +106,12 @@ class LabResultForm(forms.Form):
         return (m.concentration_ng_l != data.get("concentration_ng_l") or m.loq_ng_l != data.get("loq_ng_l")
                 or m.sample.flow_m3_d != data.get("flow_m3_d"))
 
-    def save(self):
+    def save(self, lab=None):
         from .services import record_lab_result
 
         data = self.cleaned_data
         return record_lab_result(data["plant"], data["sample_date"], data["flow_m3_d"], data["residue"],
-                                 data.get("concentration_ng_l"), data.get("loq_ng_l"))
+                                 data.get("concentration_ng_l"), data.get("loq_ng_l"), lab=lab)
 
 
 class ScreeningBatchForm(AreaCodeMixin, forms.ModelForm):
@@ -153,10 +153,10 @@ class ScreeningRowForm(forms.Form):
         return self.instance is None or self.instance.positive != self.cleaned_data.get("positive") \
             or self.instance.batch.tested != self.cleaned_data.get("tested")
 
-    def save(self):
+    def save(self, lab=None):
         from .services import record_screening_result
 
-        return record_screening_result(**self.cleaned_data)
+        return record_screening_result(lab=lab, **self.cleaned_data)
 
 
 class ForensicIdentificationForm(AreaCodeMixin, forms.ModelForm):
@@ -223,3 +223,9 @@ class AlertHandleForm(forms.ModelForm):
         if cleaned.get("status") == "closed" and not cleaned.get("outcome"):
             self.add_error("outcome", _("Closing an alert needs an outcome."))
         return cleaned
+
+
+def reporting_lab(user):
+    """The laboratory a result comes from when a laboratory account sends it (None for offices)."""
+    role = getattr(user, "role", None)
+    return user.org if role is not None and role.scope_kind == "org" and user.org_id else None

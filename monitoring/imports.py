@@ -17,9 +17,11 @@ LAB_RESULTS = registry.register(ImportSpec(
     name="monitoring.labresult",
     label=_("Wastewater laboratory results"),
     model=models.Measurement,
+    also_for=(models.Sample,),
     form_class=forms.LabResultForm,
     key_fields=("plant", "sample_date", "residue"),
     find_existing=_find_lab_result,
+    save=lambda form, user: form.save(lab=forms.reporting_lab(user)),
     columns=[
         Column("plant", "站点代码", help="污水处理厂的站点代码，如 GS01", example="GS01"),
         Column("sample_date", "采样日期", help="24小时混合样的采样日期，如 2026-03-02", example="2026-03-02"),
@@ -81,10 +83,12 @@ def _find_screening(data):
 SCREENING = registry.register(ImportSpec(
     name="monitoring.screening",
     label=_("Hair and lab screening results"),
-    model=models.ScreeningBatch,
+    model=models.ScreeningResult,
+    also_for=(models.ScreeningBatch,),
     form_class=forms.ScreeningRowForm,
     key_fields=("reference", "drug"),
     find_existing=_find_screening,
+    save=lambda form, user: form.save(lab=forms.reporting_lab(user)),
     columns=[
         Column("reference", "批次编号", example="GS-2026-03-01"),
         Column("area_code", "区划代码", example="320508"),

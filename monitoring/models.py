@@ -95,6 +95,7 @@ class Sample(AuditedModel):
     """One influent sample of a plant (normally a 24-h flow-proportional composite) with the day's flow."""
 
     scope_area_field = "plant__area_code"
+    scope_org_field = "lab"  # a laboratory sees and reports the samples it analysed
 
     plant = models.ForeignKey(TreatmentPlant, verbose_name=_("plant"), on_delete=models.PROTECT,
                               related_name="samples")
@@ -158,6 +159,7 @@ class Measurement(AuditedModel):
     """The concentration of one residue in one sample, with its limit of quantification."""
 
     scope_area_field = "sample__plant__area_code"
+    scope_org_field = "sample__lab"
 
     sample = models.ForeignKey(Sample, verbose_name=_("sample"), on_delete=models.CASCADE,
                                related_name="measurements")
@@ -217,6 +219,7 @@ class ScreeningBatch(AuditedModel):
     """A batch of hair (or urine) screening tests: where, which group, when, by which lab."""
 
     scope_area_field = "area_code"
+    scope_org_field = "lab"
 
     area_code = models.CharField(_("area code"), max_length=15, db_index=True)
     lab = models.ForeignKey("orgs.Organization", verbose_name=_("laboratory"), null=True, blank=True,
@@ -241,6 +244,7 @@ class ScreeningBatch(AuditedModel):
 
 class ScreeningResult(AuditedModel):
     scope_area_field = "batch__area_code"
+    scope_org_field = "batch__lab"
 
     batch = models.ForeignKey(ScreeningBatch, verbose_name=_("batch"), on_delete=models.CASCADE,
                               related_name="results")
@@ -261,6 +265,7 @@ class ForensicIdentification(AuditedModel):
     """A substance identified by a forensic laboratory (检验鉴定), including new psychoactive substances."""
 
     scope_area_field = "area_code"
+    scope_org_field = "lab"
 
     area_code = models.CharField(_("area code"), max_length=15, db_index=True)
     lab = models.ForeignKey("orgs.Organization", verbose_name=_("laboratory"), null=True, blank=True,
@@ -300,7 +305,9 @@ class Dispensing(AuditedModel):
     days_supply = models.PositiveSmallIntegerField(_("days' supply"))
     dispensed_on = models.DateField(_("dispensed on"), db_index=True)
     setting = models.CharField(_("setting"), max_length=12, default="outpatient")
-    indication = models.CharField(_("indication"), max_length=20, blank=True)
+    indication = models.CharField(_("indication"), max_length=20, blank=True,
+                                  help_text=_("cancer_pain, chronic_pain or adhd where it changes the legal limit"))
+    reason_noted = models.BooleanField(_("reason for a longer supply noted"), default=False)
     import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
 

@@ -32,9 +32,10 @@ def record_lab_result(plant, sample_date, flow_m3_d, residue, concentration_ng_l
     if sample is None:
         sample = models.Sample(plant=plant, sample_date=sample_date, flow_m3_d=flow_m3_d, lab=lab)
         sample.save()
-    elif sample.flow_m3_d != flow_m3_d:
+    elif sample.flow_m3_d != flow_m3_d or (lab is not None and sample.lab_id is None):
         sample.flow_m3_d = flow_m3_d
-        sample.save(audit_message="flow corrected by a lab result")
+        sample.lab = sample.lab or lab
+        sample.save(audit_message="updated by a lab result")
     measurement = models.Measurement.objects.filter(sample=sample, residue=residue).first() or \
         models.Measurement(sample=sample, residue=residue)
     measurement.concentration_ng_l = concentration_ng_l
@@ -61,10 +62,10 @@ def record_flow(plant, sample_date, flow_m3_d):
 
 @transaction.atomic
 def record_screening_result(*, reference, area_code, population_group, sample_type, collected_on, tested, drug,
-                            positive):
+                            positive, lab=None):
     batch = models.ScreeningBatch.objects.filter(reference=reference).first()
     if batch is None:
-        batch = models.ScreeningBatch(reference=reference)
+        batch = models.ScreeningBatch(reference=reference, lab=lab)
     changed = (batch.pk is None or batch.area_code != area_code or batch.population_group != population_group
                or batch.sample_type != sample_type or batch.collected_on != collected_on or batch.tested != tested)
     if changed:

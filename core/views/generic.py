@@ -98,18 +98,16 @@ class ObjectListView(PermissionMixin, View):
                                     else None,
                                     can_export=model_perm(request.user, self.model, "export"),
                                     export_requires_reason=self.export_requires_reason,
-                                    import_url=self.import_url())
+                                    imports=self.import_links())
         if getattr(request, "htmx", False) and request.htmx.target == "object-table":
             return render(request, "core/_table_block.html", context)
         return render(request, self.template_name, context)
 
-    def import_url(self):
+    def import_links(self) -> list[tuple[str, str]]:
         from core.imports import registry
 
-        spec = registry.for_model(self.model)
-        if spec is None or not model_perm(self.request.user, self.model, "import"):
-            return None
-        return reverse("core:import_start", args=[spec.name])
+        return [(str(spec.label), reverse("core:import_start", args=[spec.name]))
+                for spec in registry.for_model(self.model) if model_perm(self.request.user, spec.model, "import")]
 
     def export(self, qs):
         self.check_permission("export")

@@ -446,7 +446,7 @@ def ears_c1_reference(history: Sequence[float], series: Sequence[float], alpha: 
     out = []
     for k in range(nh, len(x)):
         y = x[k]
-        if k < baseline:
+        if k < baseline or y != y:
             out.append(Point(y, None, None, False))
             continue
         win = x[k - baseline : k]
@@ -508,8 +508,7 @@ def _cusum(history: np.ndarray, series: np.ndarray, p: dict) -> list[Point]:
     if not p["reset"]:
         # Lindley recursion in closed form: S_t = C_t - min(0, min_{s<=t} C_s)
         C = np.cumsum(inc)
-        S = C - np.minimum(np.minimum.accumulate(C), 0.0)
-        S[missing] = np.maximum(S[missing], 0.0)
+        S = np.maximum(C - np.minimum(np.minimum.accumulate(C), 0.0), 0.0)
         alarm = (S >= h) & ~missing
         Stm1 = np.concatenate([[0.0], S[:-1]])
     else:
@@ -556,7 +555,7 @@ def _cusum_glm_m(history: np.ndarray, n: int, freq: int):
     def design(tt):
         return np.stack([np.ones_like(tt), np.cos(om * tt), np.sin(om * tt)], axis=-1)
 
-    X = design(t)[None]
+    X = design(t)
     Y = np.where(ok, history, 0.0)[None]
     fit = _glm_general(Y, X, ok[None].astype(float))
     if not fit["converged"][0]:
@@ -578,6 +577,8 @@ def _cdc(history: np.ndarray, series: np.ndarray, p: dict) -> list[Point]:
     alarm iff y0 > UB; score = (y0 - mean)/(UB - mean). upperbound refers to the 4-week total.
     """
     b, mm, alpha, freq = p["b"], p["m"], p["alpha"], p["freq"]
+    if 4 * mm + 4 > freq:
+        raise ParameterError("m", f"the 4*(2m+1)-week baseline must fit in one period (freq={freq})")
     x = np.concatenate([history, series])
     nh = history.size
     ks = np.arange(nh, x.size)
@@ -685,8 +686,13 @@ def _glm_const(Y: np.ndarray, W: np.ndarray) -> dict:
 
 
 def _glm_general(Y: np.ndarray, X: np.ndarray, W: np.ndarray, time_col: int | None = None) -> dict:
-    """General batched IRLS, design X (P, n, d); the prediction point is x0 = e_0 (intercept only)."""
-    P, n, d = X.shape
+    """General batched IRLS for a design X (n, d) shared by all P problems; prediction point x0 = e_0.
+
+    X'WX for every problem is one matrix product: (P, n) @ (n, d*d) with the outer products x_n x_n'.
+    """
+    n, d = X.shape
+    P = Y.shape[0]
+    XX = (X[:, :, None] * X[:, None, :]).reshape(n, d * d)
     ylogy = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1.0)), 0.0)
     mu = Y + 0.1
     eta = np.log(mu)
@@ -696,12 +702,11 @@ def _glm_general(Y: np.ndarray, X: np.ndarray, W: np.ndarray, time_col: int | No
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _ in range(_MAXIT):
             w = W * mu
-            zz = eta + (Y - mu) / mu
-            A = np.einsum("pni,pn,pnj->pij", X, w, X)
-            r = np.einsum("pni,pn->pi", X, w * zz)
-            Ainv = _batched_inv(A)
-            beta = np.einsum("pij,pj->pi", Ainv, r)
-            eta = np.einsum("pni,pi->pn", X, beta)
+            wz = w * eta + W * (Y - mu)  # w * working response
+            A = _mm(w, XX).reshape(P, d, d)
+            r = _mm(wz, X)
+            beta = _solve(A, r)
+            eta = _mm(beta, X.T)
             mu = np.exp(eta)
             dev = _pois_dev(Y, ylogy, eta, mu, W)
             conv = np.abs(dev - dev_old) / (np.abs(dev) + 0.1) < _EPS
@@ -709,25 +714,47 @@ def _glm_general(Y: np.ndarray, X: np.ndarray, W: np.ndarray, time_col: int | No
                 break
             dev_old = dev
         w = W * mu
-        A = np.einsum("pni,pn,pnj->pij", X, w, X)
+        A = _mm(w, XX).reshape(P, d, d)
         Ainv = _batched_inv(A)
-        hat = w * np.einsum("pni,pij,pnj->pn", X, Ainv, X)
-        rank = d
+        hat = w * _mm(Ainv.reshape(P, d * d), XX.T)
         neff = (W > 0).sum(axis=1)
-        disp = (W * (Y - mu) ** 2 / mu).sum(axis=1) / (neff - rank)
+        disp = (W * (Y - mu) ** 2 / mu).sum(axis=1) / (neff - d)
     out = {"beta": beta, "eta0": beta[:, 0], "var0": Ainv[:, 0, 0], "mu": mu, "hat": hat, "disp": disp,
-           "df": neff - rank, "converged": conv & np.isfinite(beta).all(axis=1)}
+           "df": neff - d, "converged": conv & np.isfinite(beta).all(axis=1)}
     if time_col is not None:
         out["var_beta"] = Ainv[:, time_col, time_col]
         out["beta_t"] = beta[:, time_col]
     return out
 
 
+_MM_BLOCK = 200_000  # rows*inner*cols per product: below OpenBLAS's threading threshold (65536*4)
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b computed in row blocks small enough that BLAS stays single-threaded.
+
+    A multi-threaded GEMM on a busy 2-core host (gunicorn workers, a concurrent test run) can be 10-50x
+    slower than a single-threaded one because of thread oversubscription; these products are tiny anyway.
+    """
+    per_row = a.shape[1] * b.shape[1]
+    rows = max(1, _MM_BLOCK // max(per_row, 1))
+    if a.shape[0] <= rows:
+        return a @ b
+    return np.concatenate([a[i : i + rows] @ b for i in range(0, a.shape[0], rows)], axis=0)
+
+
+def _solve(A: np.ndarray, r: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(A, r[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:  # a singular problem (e.g. an empty season block): least squares for all
+        return np.einsum("pij,pj->pi", np.linalg.pinv(np.nan_to_num(A)), r)
+
+
 def _batched_inv(A: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.inv(A)
     except np.linalg.LinAlgError:
-        return np.linalg.pinv(A)
+        return np.linalg.pinv(np.nan_to_num(A))
 
 
 def _anscombe_weights(Y, fit, phi, W, threshold):
@@ -751,7 +778,7 @@ def _fit_farrington_model(Y, W, T, X, trend, reweight, threshold):
     def fit(weights):
         if X is None:
             return _glm_line(Y, T, weights) if trend else _glm_const(Y, weights)
-        Xd = X if trend else np.delete(X, 1, axis=2)
+        Xd = X if trend else np.delete(X, 1, axis=1)
         f = _glm_general(Y, Xd, weights, time_col=1 if trend else None)
         if trend:
             f["beta"], f["var_beta"] = f["beta_t"], f["var_beta"]
@@ -788,8 +815,7 @@ def _farrington_core(Y, W, T, X, *, b, trend, reweight, threshold, p_trend):
         sel = ~allzero
         if sel.any():
             Ys, Ws, Ts = Y[sel], W[sel], T
-            Xs = X[sel] if X is not None else None
-            rt = _fit_farrington_model(Ys, Ws, Ts, Xs, True, reweight, threshold)
+            rt = _fit_farrington_model(Ys, Ws, Ts, X, True, reweight, threshold)
             with np.errstate(divide="ignore", invalid="ignore"):
                 tstat = rt["beta"] / np.sqrt(rt["disp"] * rt["var_beta"])
                 pval = 2.0 * special.stdtr(rt["df"], -np.abs(tstat))
@@ -915,6 +941,8 @@ def _farrington_design(p: dict, flexible: bool):
     """Relative offsets of the reference values (and factor levels for noPeriods > 1), index-based as R
     with epochAsDate = FALSE: windows k - freq*i - w .. k - freq*i + w, i = 1..b."""
     b, w, freq = p["b"], p["w"], p["freq"]
+    if 2 * w + 1 > freq:
+        raise ParameterError("w", f"the window 2*w+1 must fit in one period (freq={freq})")
     if not flexible:
         offs = np.concatenate([np.arange(-freq * i - w, -freq * i + w + 1) for i in range(b, 0, -1)])
         return offs, None
@@ -982,12 +1010,12 @@ def _farrington_arrays(history: np.ndarray, series: np.ndarray, p: dict, flexibl
         # dummies for levels 1..pp-1 (level pp -- the current-week level -- is the baseline, so x0 = e_0)
         D = (levels[:, None] == np.arange(1, pp)[None, :]).astype(float)
         Xrow = np.concatenate([np.ones((offs.size, 1)), offs[:, None].astype(float), D], axis=1)
-        X = np.broadcast_to(Xrow, (kk.size,) + Xrow.shape)
+        X = Xrow
     if flexible:
         thr_w, p_trend = p["weights_threshold"], p["p_threshold_trend"]
     else:
         thr_w, p_trend = 1.0, 0.05
-    min_rows = (X.shape[2] if X is not None else 1) + (1 if p["trend"] else 0)
+    min_rows = (X.shape[1] - 1 if X is not None else 1) + (1 if p["trend"] else 0)
     enough_rows = W.sum(axis=1) > min_rows
     eta0, var0, disp, phi, fok, allzero, kept = _farrington_core(
         Y, W, T, X, b=p["b"], trend=p["trend"], reweight=p["reweight"], threshold=thr_w, p_trend=p_trend)

@@ -372,7 +372,7 @@ class MonteCarloResult:
     distribution: str = "lognormal, median-anchored (median = input, CV = rsd)"
 
 
-def _as_column(name: str, value, n: int | None, *, allow_nan: bool = False, allow_zero: bool = False) -> np.ndarray:
+def _as_column(name: str, value, *, allow_nan: bool = False, allow_zero: bool = False) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or a 1-D array")
@@ -387,13 +387,15 @@ def _as_column(name: str, value, n: int | None, *, allow_nan: bool = False, allo
 
 
 def monte_carlo(concentration, flow, population, cf=None, *, rsd_concentration, rsd_flow, rsd_population,
-                rsd_cf=0.0, draws: int = 10_000, seed: int | None = None,
+                rsd_cf=None, draws: int = 10_000, seed: int | None = None,
                 max_cells: int = 1_000_000) -> MonteCarloResult:
     """Monte Carlo uncertainty of PNL and consumption for one sample or N samples at once.
 
     Each input (concentration ng/L, flow m³/d, population, cf) and each RSD may be a scalar or an array of N
-    values (broadcast together). Every input is multiplied by an independent lognormal error factor with
-    **median 1** and coefficient of variation equal to its RSD (σ = sqrt(ln(1 + rsd²))).
+    values (broadcast together). ``cf`` may also be a :class:`CorrectionFactor`, whose ``cf_rsd`` is then the
+    default ``rsd_cf``; with a numeric ``cf``, ``rsd_cf`` is required. Every input is multiplied by an
+    independent lognormal error factor with **median 1** and coefficient of variation equal to its RSD
+    (σ = sqrt(ln(1 + rsd²))).
 
     Why lognormal: all four quantities are strictly positive and enter as a product/quotient, so multiplicative
     errors are the natural model; draws can never be ≤ 0 (no truncation needed, unlike a normal, whose truncation
@@ -412,14 +414,21 @@ def monte_carlo(concentration, flow, population, cf=None, *, rsd_concentration, 
     draws = int(draws)
     if draws < 2:
         raise ValueError("draws must be >= 2")
-    c = _as_column("concentration", concentration, None, allow_nan=True, allow_zero=True)
-    q = _as_column("flow", flow, None)
-    p = _as_column("population", population, None)
-    rsd = [_as_column(name, v, None, allow_zero=True) for name, v in
+    if isinstance(cf, CorrectionFactor):
+        if cf.cf is None:
+            raise ValueError(f"cf: residue {cf.residue!r} has no usable correction factor")
+        rsd_cf = cf.cf_rsd if rsd_cf is None else rsd_cf
+        cf = cf.cf
+    if cf is not None and rsd_cf is None:
+        raise ValueError("rsd_cf is required with a numeric cf")
+    c = _as_column("concentration", concentration, allow_nan=True, allow_zero=True)
+    q = _as_column("flow", flow)
+    p = _as_column("population", population)
+    rsd = [_as_column(name, v, allow_zero=True) for name, v in
            (("rsd_concentration", rsd_concentration), ("rsd_flow", rsd_flow), ("rsd_population", rsd_population))]
     has_cf = cf is not None
-    f = _as_column("cf", cf if has_cf else 1.0, None)
-    r_cf = _as_column("rsd_cf", rsd_cf if has_cf else 0.0, None, allow_zero=True)
+    f = _as_column("cf", cf if has_cf else 1.0)
+    r_cf = _as_column("rsd_cf", rsd_cf if has_cf else 0.0, allow_zero=True)
     scalar = all(np.ndim(x) == 0 for x in (c, q, p, f, *rsd, r_cf))
     try:
         c, q, p, f, s_c, s_q, s_p, s_f = np.broadcast_arrays(
@@ -639,3 +648,39 @@ def factor_for(residue: str, on: date | datetime | str | None = None, version: s
         if e.default:
             return e
     return max(live, key=lambda e: e.valid_from)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# benchmark (used by bench/run.py; not part of the API)
+
+
+def benchmark(n_samples: int = 1_000, draws: int = 10_000, seed: int = 0, repeat: int = 3) -> dict[str, float]:
+    """Time :func:`monte_carlo` on ``n_samples`` × ``draws`` and the plain-Python reference on one sample.
+
+    Returns seconds (median of ``repeat`` runs) for the vectorised run, the reference on one sample, and the
+    reference extrapolated linearly to ``n_samples``.
+    """
+    import statistics
+    import time
+
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(10, 500, n_samples)
+    q = rng.uniform(5e4, 5e5, n_samples)
+    p = rng.uniform(1e5, 2e6, n_samples)
+    kw = dict(rsd_concentration=0.10, rsd_flow=0.10, rsd_population=0.20, rsd_cf=0.26, draws=draws, seed=seed)
+    runs, refs = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        monte_carlo(c, q, p, 1 / 0.43, **kw)
+        runs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        monte_carlo_reference(float(c[0]), float(q[0]), float(p[0]), 1 / 0.43, **kw)
+        refs.append(time.perf_counter() - t0)
+    vec, ref = statistics.median(runs), statistics.median(refs)
+    return {"samples": n_samples, "draws": draws, "vectorised_s": vec, "reference_one_sample_s": ref,
+            "reference_extrapolated_s": ref * n_samples}
+
+
+if __name__ == "__main__":  # python -m monitoring.algorithms.wbe
+    for k, v in benchmark().items():
+        print(f"{k:<28} {v:,.3f}" if isinstance(v, float) else f"{k:<28} {v:,}")

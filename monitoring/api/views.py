@@ -11,6 +11,7 @@ from core.api.views import BaseModelViewSet
 from core.permissions import ensure_in_scope, model_perm
 
 from .. import filtersets, models, services
+from ..forms import reporting_lab
 from . import serializers
 
 
@@ -36,8 +37,9 @@ class SampleViewSet(BaseModelViewSet):
         if errors:  # the index names the row, the inner keys name the fields; nothing is stored
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         with transaction.atomic():
+            lab = reporting_lab(request.user)
             for row in rows:
-                measurement = row.form.save()
+                measurement = row.form.save(lab=lab)
                 ensure_in_scope(measurement, request.user, "add")
         return Response({"stored": len(payload)}, status=status.HTTP_201_CREATED)
 

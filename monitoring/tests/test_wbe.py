@@ -230,6 +230,20 @@ def test_monte_carlo_median_and_interval():
     assert wider_p.pnl_p97_5 - wider_p.pnl_p2_5 > r.pnl_p97_5 - r.pnl_p2_5
 
 
+def test_monte_carlo_with_table_entry():
+    entry = factor_for("ketamine")
+    r = monte_carlo(20, 100_000, 400_000, entry, rsd_concentration=0.1, rsd_flow=0.1, rsd_population=0.2,
+                    draws=10_000, seed=2)
+    assert r.consumption_p50 == pytest.approx(25.0, rel=0.02)
+    lo, _, hi = lognormal_interval(25.0, 0.1, 0.1, 0.2, entry.cf_rsd)
+    assert r.consumption_p2_5 == pytest.approx(lo, rel=0.03) and r.consumption_p97_5 == pytest.approx(hi, rel=0.03)
+    with pytest.raises(ValueError, match="rsd_cf"):
+        monte_carlo(20, 100_000, 400_000, 5.0, rsd_concentration=0.1, rsd_flow=0.1, rsd_population=0.2)
+    with pytest.raises(ValueError, match="cf"):
+        monte_carlo(20, 100_000, 400_000, factor_for("norketamine"), rsd_concentration=0.1, rsd_flow=0.1,
+                    rsd_population=0.2)
+
+
 def test_monte_carlo_reference_agrees():
     ref = monte_carlo_reference(250, 300_000, 1_500_000, 1 / 0.43, draws=10_000, seed=5, **MC)
     vec = monte_carlo(250, 300_000, 1_500_000, 1 / 0.43, draws=10_000, seed=5, **MC)
@@ -311,9 +325,10 @@ def test_factor_for_versions_and_dates():
 
 def test_factor_for_default_not_yet_in_force_picks_latest():
     def cf(version, valid_from, default, f):
-        return CorrectionFactor(residue="x", drug="x", name_zh="x", version=version, valid_from=date.fromisoformat(valid_from),
-                                default=default, status="recalled-unverified", source="t", cf=1 / f,
-                                excretion_fraction=f, mw_parent=1, mw_residue=1)
+        return CorrectionFactor(residue="x", drug="x", name_zh="x", version=version,
+                                valid_from=date.fromisoformat(valid_from), default=default,
+                                status="recalled-unverified", source="t", cf=1 / f, excretion_fraction=f,
+                                mw_parent=1, mw_residue=1)
 
     table = [cf("a", "2001-01-01", False, 0.5), cf("b", "2010-01-01", False, 0.4), cf("c", "2020-01-01", True, 0.2)]
     assert factor_for("x", on="2015-01-01", factors=table).version == "b"
