@@ -200,11 +200,12 @@ def _p_int(lo):
         if isinstance(v, bool):
             raise ParameterError(name, "must be an integer")
         try:
-            iv = int(v)
+            fv = float(v)
         except (TypeError, ValueError):
             raise ParameterError(name, "must be an integer") from None
-        if iv != v:
+        if not fv.is_integer():
             raise ParameterError(name, "must be an integer")
+        iv = int(fv)
         if iv < lo:
             raise ParameterError(name, f"must be >= {lo}")
         return iv
