@@ -20,6 +20,8 @@ class MonitoringConfig(AppConfig):
             (_("Alert inbox"), "monitoring:alert_list", "monitoring.alert"),
             (_("Treatment plants"), "monitoring:treatmentplant_list", "monitoring.treatmentplant"),
             (_("Wastewater samples"), "monitoring:sample_list", "monitoring.sample"),
+            (_("Sampling campaigns"), "monitoring:samplingcampaign_list", "monitoring.samplingcampaign"),
+            (_("Population estimates"), "monitoring:populationestimate_list", "monitoring.populationestimate"),
             (_("Load estimates"), "monitoring:loadestimate_list", "monitoring.loadestimate"),
             (_("Hair and lab screening"), "monitoring:screeningbatch_list", "monitoring.screeningbatch"),
             (_("Forensic identifications"), "monitoring:forensicidentification_list",

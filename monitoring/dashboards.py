@@ -23,6 +23,7 @@ from geo.codes import prefix_of
 from geo.models import Division
 
 from . import models, services
+from .choices import AlertSource
 from .algorithms.trend import level_against_history, trend_class
 from .residues import residue_label
 
@@ -87,12 +88,16 @@ def dashboard(request):
         levels = [lv for lv, _v in district_levels.get(division.code, []) if lv in order]
         worst = max(levels, key=order.index) if levels else "insufficient_data"
         districts.append({"code": division.code, "name": division.name, "level": worst,
-                          "colour": LEVEL_COLOURS[worst], "plants": len(district_levels.get(division.code, []))})
+                          "level_label": str(LEVEL_LABELS[worst]), "colour": LEVEL_COLOURS[worst],
+                          "plants": len(district_levels.get(division.code, []))})
     coverage = services.monitoring_coverage(prefix if prefix not in ("", "-") else "3205")
-    selected = request.GET.get("plant") or (plants[0].code if plants else "")
+    alerted = models.Alert.objects.restrict(request.user, "view").filter(
+        source="wastewater", definition__plant__isnull=False).exclude(status="closed").order_by("-period") \
+        .values_list("definition__plant__code", flat=True).first()
+    selected = request.GET.get("plant") or alerted or (plants[0].code if plants else "")
     open_alerts = models.Alert.objects.restrict(request.user, "view").exclude(status="closed")
     return render(request, "monitoring/dashboard.html", {
-        "rows": rows, "districts": districts, "residue": residue, "residue_label": residue_label(residue),
+        "rows": rows, "districts": districts, "districts_json": districts, "residue": residue, "residue_label": residue_label(residue),
         "residues": [(code, residue_label(code)) for code in DASHBOARD_RESIDUES], "selected": selected,
         "coverage": coverage, "coverage_rows": [(districts_name(code), value) for code, value in
                                                 sorted(coverage.by_area.items())],
@@ -170,6 +175,9 @@ def fused(request):
             "ket": population_weighted_mean(*ket) if ket else None,
             "tested": row.get("tested"), "positive": row.get("positive"), "rate": row.get("rate"),
             "nps": forensic.get(month, 0), "alerts": dict(alerts.get(month, {})),
+            "alert_badges": [(source, AlertSource(source).label, n) for source, n in sorted(alerts.get(month,
+                                                                                                     {}).items())],
+            "rate_pct": round(row["rate"] * 100, 1) if row.get("rate") is not None else None,
         })
     log_access(AccessLog.Event.SEARCH, object_type="monitoring.fused", detail={"area": area})
     choices = Division.objects.filter(level="district", code__startswith=user_prefix if user_prefix != "-" else "x")

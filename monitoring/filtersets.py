@@ -116,3 +116,20 @@ class MonthlyReportFilterSet(BaseFilterSet):
     class Meta:
         model = models.MonthlyReport
         fields = []
+
+
+class SamplingCampaignFilterSet(BaseFilterSet):
+    search_fields = ("name", "description")
+
+    class Meta:
+        model = models.SamplingCampaign
+        fields = []
+
+
+class PopulationEstimateFilterSet(BaseFilterSet):
+    search_fields = ("plant__code", "source")
+    area = AreaPrefixFilter(field_name="plant__area_code", label=_("area code"))
+
+    class Meta:
+        model = models.PopulationEstimate
+        fields = ["method", "is_default"]

@@ -39,6 +39,19 @@ class TreatmentPlantForm(AreaCodeMixin, forms.ModelForm):
         return [_check_area(c) for c in codes]
 
 
+class SamplingCampaignForm(forms.ModelForm):
+    class Meta:
+        model = models.SamplingCampaign
+        fields = ["name", "start", "end", "description"]
+        widgets = {"start": forms.DateInput(attrs={"type": "date"}), "end": forms.DateInput(attrs={"type": "date"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["end"] < cleaned["start"]:
+            self.add_error("end", _("The campaign ends before it starts."))
+        return cleaned
+
+
 class PopulationEstimateForm(forms.ModelForm):
     class Meta:
         model = models.PopulationEstimate
@@ -48,7 +61,8 @@ class PopulationEstimateForm(forms.ModelForm):
 class SampleForm(forms.ModelForm):
     class Meta:
         model = models.Sample
-        fields = ["plant", "campaign", "sample_date", "sample_type", "flow_m3_d", "lab", "note"]
+        fields = ["plant", "campaign", "sample_date", "sample_type", "flow_m3_d", "lab", "cod_mg_l", "bod5_mg_l",
+                  "nh4_n_mg_l", "total_n_mg_l", "total_p_mg_l", "note"]
         widgets = {"sample_date": forms.DateInput(attrs={"type": "date"})}
 
     def clean_flow_m3_d(self):

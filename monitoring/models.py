@@ -107,6 +107,12 @@ class Sample(AuditedModel):
     flow_m3_d = models.FloatField(_("flow (m³/d)"))
     lab = models.ForeignKey("orgs.Organization", verbose_name=_("laboratory"), null=True, blank=True,
                             on_delete=models.PROTECT, related_name="+")
+    # hydrochemical markers of the day's influent (for hydrochemical population estimates)
+    cod_mg_l = models.FloatField(_("COD (mg/L)"), null=True, blank=True)
+    bod5_mg_l = models.FloatField(_("BOD5 (mg/L)"), null=True, blank=True)
+    nh4_n_mg_l = models.FloatField(_("NH4-N (mg/L)"), null=True, blank=True)
+    total_n_mg_l = models.FloatField(_("total nitrogen (mg/L)"), null=True, blank=True)
+    total_p_mg_l = models.FloatField(_("total phosphorus (mg/L)"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:

@@ -59,6 +59,17 @@ class ScreeningBatchTable(BaseTable):
     def render_positives(self, record):
         return "、".join(f"{r.drug} {r.positive}" for r in record.results.all()) or "0"
 
+    # exports leave the platform: counts of persons below 5 are suppressed there
+    def value_positives(self, record):
+        from .report import suppress
+
+        return "、".join(f"{r.drug} {suppress(r.positive)}" for r in record.results.all()) or "0"
+
+    def value_tested(self, value):
+        from .report import suppress
+
+        return suppress(value)
+
 
 class ForensicIdentificationTable(BaseTable):
     substance = tables.Column(linkify=True)
@@ -115,3 +126,19 @@ class MonthlyReportTable(BaseTable):
 
     def render_month(self, value):
         return value.strftime("%Y-%m")
+
+
+class SamplingCampaignTable(BaseTable):
+    name = tables.Column(linkify=True)
+
+    class Meta(BaseTable.Meta):
+        model = models.SamplingCampaign
+        fields = ("name", "start", "end", "description")
+
+
+class PopulationEstimateTable(BaseTable):
+    plant = tables.Column(linkify=True)
+
+    class Meta(BaseTable.Meta):
+        model = models.PopulationEstimate
+        fields = ("plant", "method", "population", "valid_from", "is_default", "source")

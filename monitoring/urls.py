@@ -23,6 +23,10 @@ urlpatterns = [
         edit_view=type("SampleEditView", (generic.ObjectEditView,), {"model": models.Sample,
                                                                      "form_class": forms.SampleForm}),
         prefix="samples/"),
+    *_crud(models.SamplingCampaign, "campaigns/", filtersets.SamplingCampaignFilterSet, tables.SamplingCampaignTable,
+           forms.SamplingCampaignForm),
+    *_crud(models.PopulationEstimate, "populations/", filtersets.PopulationEstimateFilterSet,
+           tables.PopulationEstimateTable, forms.PopulationEstimateForm, select_related=("plant",)),
     *_crud(models.LoadEstimate, "estimates/", filtersets.LoadEstimateFilterSet, tables.LoadEstimateTable,
            select_related=("plant",)),
     *generic.crud_urls(models.ScreeningBatch, list_view=type("ScreeningBatchListView", (generic.ObjectListView,), {

@@ -18,7 +18,8 @@ class SampleSerializer(BaseModelSerializer):
 
     class Meta:
         model = models.Sample
-        fields = ["id", "url", "plant", "campaign", "sample_date", "sample_type", "flow_m3_d", "lab", "note"]
+        fields = ["id", "url", "plant", "campaign", "sample_date", "sample_type", "flow_m3_d", "lab", "cod_mg_l",
+                  "bod5_mg_l", "nh4_n_mg_l", "total_n_mg_l", "total_p_mg_l", "note"]
 
 
 class LoadEstimateSerializer(BaseModelSerializer):

@@ -344,3 +344,37 @@ def test_small_cells_are_suppressed():
     from monitoring.report import suppress
 
     assert [suppress(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
+
+
+def test_geojson_boundaries_upload_and_serve(client, users):
+    import json
+
+    login_client(client, users["city_office"])
+    square = {"type": "Polygon", "coordinates": [[[120.6, 31.3], [120.7, 31.3], [120.7, 31.4], [120.6, 31.3]]]}
+    upload = io.BytesIO(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"adcode": "320508"}, "geometry": square}]}).encode())
+    upload.name = "gusu.geojson"
+    assert client.post("/monitoring/boundaries/upload/", {"file": upload, "source": "测试"}).status_code == 302
+    assert models.AreaBoundary.objects.get().area_code == "320508"
+    served = client.get("/monitoring/boundaries.geojson").json()
+    assert served["features"][0]["properties"] == {"adcode": "320508", "name": "姑苏区"}
+    assert b'id="district-map"' in client.get("/monitoring/").content
+    bad = io.BytesIO(b'{"type": "FeatureCollection"}')
+    bad.name = "bad.geojson"
+    response = client.post("/monitoring/boundaries/upload/", {"file": bad})
+    assert response.status_code == 200 and "file" in response.context["form"].errors
+
+
+def test_screening_export_suppresses_small_cells(client, users):
+    from openpyxl import load_workbook
+
+    batch = models.ScreeningBatch(reference="B9", area_code="320508", population_group="drivers",
+                                  sample_type="hair", collected_on=dt.date(2026, 3, 5), tested=120)
+    batch.save()
+    models.ScreeningResult(batch=batch, drug="甲基苯丙胺", positive=3).save()
+    login_client(client, users["district_office"])
+    page = client.get("/monitoring/screening/").content.decode()
+    assert "甲基苯丙胺 3" in page  # inside the platform the count is shown
+    ws = load_workbook(io.BytesIO(client.get("/monitoring/screening/?export=xlsx").content)).active
+    cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "甲基苯丙胺 <5" in cells and "甲基苯丙胺 3" not in cells
