@@ -17,6 +17,7 @@ class MonitoringConfig(AppConfig):
         for label, url_name, resource in [
             (_("Dashboard"), "monitoring:dashboard", "monitoring.measurement"),
             (_("Fused view by area"), "monitoring:fused", "monitoring.alert"),
+            (_("Series by area and drug"), "monitoring:series", "monitoring.forensicidentification"),
             (_("Alert inbox"), "monitoring:alert_list", "monitoring.alert"),
             (_("Treatment plants"), "monitoring:treatmentplant_list", "monitoring.treatmentplant"),
             (_("Wastewater samples"), "monitoring:sample_list", "monitoring.sample"),

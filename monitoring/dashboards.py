@@ -276,3 +276,49 @@ def boundaries_geojson(request):
                 for code, geo in models.AreaBoundary.objects.values_list("area_code", "geojson")]
     return JsonResponse({"type": "FeatureCollection", "features": features})
 
+
+
+@login_required
+def series(request):
+    """Monthly series per area and drug: forensic identifications (incl. NPS) or screening positivity,
+    each month linking to the records behind it."""
+    kind = request.GET.get("kind", "forensic")
+    model = models.ForensicIdentification if kind == "forensic" else models.ScreeningResult
+    _require(request, model)
+    user_prefix = _user_prefix(request)
+    area = request.GET.get("area", "")
+    prefix = prefix_of(area) if area else (user_prefix if user_prefix != "-" else "x")
+    if user_prefix not in ("",) and not prefix.startswith(user_prefix):
+        raise PermissionDenied
+    since = (dt.date.today() - dt.timedelta(days=730)).replace(day=1)
+    counts = defaultdict(lambda: defaultdict(int))
+    tested = defaultdict(int)
+    if kind == "forensic":
+        rows = models.ForensicIdentification.objects.restrict(request.user, "view").filter(
+            area_code__startswith=prefix, identified_on__gte=since).values_list("substance", "identified_on")
+        for substance, day in rows:
+            counts[substance][day.replace(day=1)] += 1
+    else:
+        batches = models.ScreeningBatch.objects.restrict(request.user, "view").filter(area_code__startswith=prefix,
+                                                                                       collected_on__gte=since)
+        for day, n in batches.values_list("collected_on", "tested"):
+            tested[day.replace(day=1)] += n
+        for drug, day, positive in models.ScreeningResult.objects.filter(batch__in=batches).values_list(
+                "drug", "batch__collected_on", "positive"):
+            counts[drug][day.replace(day=1)] += positive
+    months = []
+    current = since
+    while current <= dt.date.today():
+        months.append(current)
+        current = (current + dt.timedelta(days=32)).replace(day=1)
+    drugs = sorted(counts, key=lambda d: -sum(counts[d].values()))[:12]
+    table = [{"month": m, "values": [counts[d].get(m, 0) for d in drugs], "tested": tested.get(m)} for m in months]
+    chart = {"months": [m.strftime("%Y-%m") for m in months],
+             "series": [{"name": d, "data": [counts[d].get(m, 0) for m in months]} for d in drugs]}
+    return render(request, "monitoring/series.html", {
+        "kind": kind, "area": area, "drugs": drugs, "table": table, "chart": chart,
+        "districts": Division.objects.filter(level="district", code__startswith=user_prefix if user_prefix != "-"
+                                             else "x"),
+        "list_url": reverse("monitoring:forensicidentification_list" if kind == "forensic"
+                            else "monitoring:screeningbatch_list"),
+    })

@@ -9,6 +9,7 @@ app_name = "monitoring"
 urlpatterns = [
     path("", dashboards.dashboard, name="dashboard"),
     path("fused/", dashboards.fused, name="fused"),
+    path("series/", dashboards.series, name="series"),
     path("chart/plant/<str:code>/<str:residue>.json", dashboards.plant_chart, name="plant_chart"),
     path("reports/new/", dashboards.new_report, name="report_new"),
     path("reports/<int:pk>/download/", dashboards.download_report, name="report_download"),

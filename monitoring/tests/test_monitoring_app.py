@@ -378,3 +378,19 @@ def test_screening_export_suppresses_small_cells(client, users):
     ws = load_workbook(io.BytesIO(client.get("/monitoring/screening/?export=xlsx").content)).active
     cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
     assert "甲基苯丙胺 <5" in cells and "甲基苯丙胺 3" not in cells
+
+
+def test_series_pages_per_area_and_drug(client, users, orgs):
+    today = dt.date.today()
+    for substance in ("依托咪酯", "依托咪酯", "α-PVP"):
+        models.ForensicIdentification(area_code="320508001", identified_on=today, substance=substance,
+                                      category="nps", is_nps=True).save()
+    models.ForensicIdentification(area_code="320505001", identified_on=today, substance="氟胺酮",
+                                  category="nps", is_nps=True).save()
+    login_client(client, users["district_office"])
+    response = client.get("/monitoring/series/?kind=forensic")
+    assert response.status_code == 200
+    assert response.context["drugs"] == ["依托咪酯", "α-PVP"]  # 虎丘's identification is out of scope
+    assert response.context["table"][-1]["values"] == [2, 1]
+    assert client.get("/monitoring/series/?kind=screening").status_code == 200
+    assert client.get("/monitoring/series/?kind=forensic&area=320505").status_code == 403
