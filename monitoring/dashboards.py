@@ -102,7 +102,8 @@ def dashboard(request):
         "coverage": coverage, "coverage_rows": [(districts_name(code), value) for code, value in
                                                 sorted(coverage.by_area.items())],
         "open_alerts": open_alerts.count(),
-        "alerts_by_source": list(open_alerts.values_list("source").annotate(n=Count("id")).order_by("-n")),
+        "alerts_by_source": [(source, AlertSource(source).label, n) for source, n in
+                             open_alerts.values_list("source").annotate(n=Count("id")).order_by("-n")],
         "boundaries": list(models.AreaBoundary.objects.values_list("area_code", flat=True)),
         "legend": [(LEVEL_LABELS[k], v) for k, v in LEVEL_COLOURS.items()],
     })

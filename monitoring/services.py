@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import log_change
 
@@ -255,11 +256,36 @@ def screening_positivity(area_prefix: str, start: dt.date, end: dt.date, drug: s
              "rate": positive[m] / tested[m] if tested[m] else None} for m in sorted(tested)]
 
 
+EVIDENCE_LABELS = {
+    "indicator": _("indicator"), "window": _("series before the alert"), "load_estimates": _("load estimates"),
+    "screening_batches": _("screening batches"), "forensic_identifications": _("forensic identifications"),
+    "alerts": _("alerts"), "dispensing": _("dispensing records"), "origin_alert": _("alert in the neighbouring area"),
+    "origin_area": _("neighbouring area"),
+}
+
+
 def alert_evidence_rows(alert, user) -> list[tuple[str, str]]:
-    """Human-readable evidence of an alert (labels and values) for its page."""
+    """The evidence of an alert with readable labels; record ids become links to the records."""
+    from django.urls import reverse
+    from django.utils.html import format_html, format_html_join
+
+    links = {"load_estimates": "monitoring:loadestimate_detail", "screening_batches": "monitoring:screeningbatch_detail",
+             "forensic_identifications": "monitoring:forensicidentification_detail",
+             "alerts": "monitoring:alert_detail", "dispensing": "monitoring:dispensing_detail"}
     rows = []
     for key, value in (alert.evidence or {}).items():
-        rows.append((key, value if not isinstance(value, (list, dict)) else str(value)[:500]))
+        label = EVIDENCE_LABELS.get(key, key)
+        if key in links and isinstance(value, list):
+            value = format_html_join(" ", '<a href="{}">#{}</a>', ((reverse(links[key], args=[pk]), pk)
+                                                                     for pk in value[:200]))
+        elif key == "origin_alert":
+            value = format_html('<a href="{}">#{}</a>', reverse("monitoring:alert_detail", args=[value]), value)
+        elif key == "window" and isinstance(value, list):
+            value = "、".join(f"{p['date']} {p['value']:.1f}" if p.get("value") is not None else f"{p['date']} —"
+                             for p in value)
+        elif isinstance(value, (list, dict)):
+            value = str(value)[:500]
+        rows.append((label, value))
     return rows
 
 

@@ -32,8 +32,8 @@ class LoadEstimateTable(BaseTable):
     plant = tables.Column(accessor="plant__code", verbose_name=_("site code"))
     residue = tables.Column(verbose_name=_("residue"))
     pnl_mg_d_1000 = tables.Column(verbose_name=_("PNL (mg/d/1000 inh)"))
-    pnl_low = tables.Column(verbose_name=_("95% low"))
-    pnl_high = tables.Column(verbose_name=_("95% high"))
+    pnl_low = tables.Column(verbose_name=_("lower 95 percent bound"))
+    pnl_high = tables.Column(verbose_name=_("upper 95 percent bound"))
     consumption_mg_d_1000 = tables.Column(verbose_name=_("consumption (mg/d/1000 inh)"))
     population = tables.Column(verbose_name=_("population"))
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from core.api.serializers import BaseModelSerializer
@@ -95,7 +96,7 @@ class AlertSerializer(BaseModelSerializer):
         status = attrs.get("status", getattr(self.instance, "status", None))
         outcome = attrs.get("outcome", getattr(self.instance, "outcome", ""))
         if status == "closed" and not outcome:
-            raise serializers.ValidationError({"outcome": ["Closing an alert needs an outcome."]})
+            raise serializers.ValidationError({"outcome": [_("Closing an alert needs an outcome.")]})
         return attrs
 
 
@@ -111,22 +112,23 @@ class EstimateRequestSerializer(serializers.Serializer):
     def validate_residue(self, value):
         value = value.strip().lower()
         if value not in residue_codes():
-            raise serializers.ValidationError(f"unknown residue {value!r}; known: {', '.join(residue_codes())}")
+            raise serializers.ValidationError(_("Unknown residue %(value)s; known: %(known)s")
+                                              % {"value": value, "known": ", ".join(residue_codes())})
         return value
 
     def validate_flow_m3_d(self, value):
         if value <= 0:
-            raise serializers.ValidationError("must be greater than 0")
+            raise serializers.ValidationError(_("Must be greater than zero."))
         return value
 
     def validate_population(self, value):
         if value <= 0:
-            raise serializers.ValidationError("must be greater than 0")
+            raise serializers.ValidationError(_("Must be greater than zero."))
         return value
 
     def validate_correction_factor(self, value):
         if value is not None and value <= 0:
-            raise serializers.ValidationError("must be greater than 0")
+            raise serializers.ValidationError(_("Must be greater than zero."))
         return value
 
 
