@@ -16,6 +16,7 @@ the newest points are examined; the older ones are their history; default 26).
 """
 
 import datetime as dt
+import logging
 import math
 from collections import defaultdict
 
@@ -29,6 +30,7 @@ from .algorithms import pdmp, signals
 from .choices import AlertSource
 
 DEFAULT_EVALUATE_LAST = 26
+logger = logging.getLogger(__name__)
 
 
 def _week(day: dt.date) -> dt.date:
@@ -179,15 +181,15 @@ def evaluate_all(end: dt.date | None = None, area_prefix: str = "") -> list[mode
     created = []
     for definition in models.AlertDefinition.objects.filter(is_active=True, area_code__startswith=area_prefix) \
             .select_related("plant"):
-        with transaction.atomic():
-            created.extend(evaluate_definition(definition, end))
+        try:
+            with transaction.atomic():
+                created.extend(evaluate_definition(definition, end))
+        except ValueError:  # one broken definition must not stop the others
+            logger.exception("alert definition %s could not be evaluated", definition.pk)
     return created
 
 
 # --- controlled medicines -------------------------------------------------------------------------
-
-PDMP_SEVERITY = {"P01": "high", "P02": "medium", "P03": "high", "P04": "medium", "P05": "high"}
-
 
 def run_pdmp_rules(params: dict | None = None, area_prefix: str = "") -> list[models.Alert]:
     """Run P01–P05 over every dispensing record in the area; one alert per rule, patient and window."""
@@ -205,7 +207,8 @@ def run_pdmp_rules(params: dict | None = None, area_prefix: str = "") -> list[mo
             record_ids = [int(i) for i in item.evidence]
             start, end = item.window
             alert = _store_alert(
-                dedup_key=f"{item.rule_id}:{item.patient_key}:{start.isoformat()}", rule_id=item.rule_id,
+                dedup_key=f"{item.rule_id}:{item.patient_key}:{start.isoformat()}:{min(record_ids, default=0)}",
+                rule_id=item.rule_id,
                 source=AlertSource.PDMP, area_code=area_of[str(record_ids[0])] if record_ids else area_prefix,
                 subject=f"{item.rule_id} {item.patient_key[:10]}…", period=end, severity=item.severity,
                 params=_jsonable(item.params),

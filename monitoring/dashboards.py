@@ -106,6 +106,7 @@ def dashboard(request):
                              open_alerts.values_list("source").annotate(n=Count("id")).order_by("-n")],
         "boundaries": list(models.AreaBoundary.objects.values_list("area_code", flat=True)),
         "legend": [(LEVEL_LABELS[k], v) for k, v in LEVEL_COLOURS.items()],
+        "can_run_alerts": model_perm(request.user, models.Alert, "change"),
     })
 
 

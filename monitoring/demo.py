@@ -1,6 +1,6 @@
 """Demo data for the monitoring pillar, with known ground truth for tests and for a first look:
 
-* 24 plants (two or three per district), 104 weeks of weekly 24-h composites of five residues with a
+* 23 plants (two per district, three in the three most populous), 104 weeks of weekly 24-h composites of five residues with a
   seasonal pattern and small multiplicative noise; outbreaks injected at known dates (OUTBREAKS);
 * monthly hair screening of two population groups per district, with a positivity spike in 昆山;
 * forensic identifications with a cluster of new psychoactive substances in 虎丘;

@@ -189,7 +189,7 @@ class DispensingForm(AreaCodeMixin, forms.ModelForm):
         model = models.Dispensing
         fields = ["patient_key", "patient_age", "prescriber_code", "pharmacy_code", "area_code", "drug",
                   "drug_class", "control_category", "dosage_form", "strength", "quantity", "days_supply",
-                  "dispensed_on", "setting", "indication"]
+                  "dispensed_on", "setting", "indication", "reason_noted"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -225,6 +225,25 @@ class AlertDefinitionForm(AreaCodeMixin, forms.ModelForm):
         model = models.AlertDefinition
         fields = ["name", "indicator", "area_code", "plant", "method", "params", "severity", "notify_neighbours",
                   "is_active"]
+
+    def clean(self):
+        """Try the method and parameters on a short series, so a bad definition is refused here and not
+        halfway through an alert run."""
+        from .algorithms import signals
+
+        cleaned = super().clean()
+        kind = (cleaned.get("indicator") or "").partition(":")[0]
+        if kind and kind not in ("wbe_pnl", "screening_positive", "forensic_nps", "pdmp_alerts"):
+            self.add_error("indicator", _("Unknown indicator."))
+        params = dict(cleaned.get("params") or {})
+        params.pop("transform", None)
+        params.pop("evaluate_last", None)
+        try:
+            signals.detect(cleaned.get("method") or "", [1.0] * 30, [1.0], params)
+        except ValueError as exc:
+            field = getattr(exc, "field", "params")
+            self.add_error("method" if field == "method" else "params", str(exc))
+        return cleaned
 
 
 class AlertHandleForm(forms.ModelForm):

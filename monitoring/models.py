@@ -75,6 +75,14 @@ class PopulationEstimate(AuditedModel):
     def __str__(self):
         return f"{self.plant.code} {self.get_method_display()} {self.population}"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from core.jobs import enqueue
+
+        # every estimate of the plant may use this population: recompute them as a job
+        enqueue("monitoring.refresh_estimates", _("Recompute estimates of %(plant)s") % {"plant": self.plant.code},
+                None, plant_ids=[self.plant_id])
+
 
 class SamplingCampaign(AuditedModel):
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -126,6 +134,15 @@ class Sample(AuditedModel):
 
     def __str__(self):
         return f"{self.plant.code} {self.sample_date}"
+
+    def save(self, *args, **kwargs):
+        flow_changed = not self._state.adding and type(self).objects.filter(pk=self.pk).exclude(
+            flow_m3_d=self.flow_m3_d).exists()
+        super().save(*args, **kwargs)
+        if flow_changed:  # the day's back-calculations depend on the flow
+            from .services import refresh_estimates
+
+            refresh_estimates(self.measurements.all())
 
 
 class CorrectionFactor(BaseModel):
@@ -310,9 +327,11 @@ class Dispensing(AuditedModel):
     quantity = models.FloatField(_("quantity (units)"))
     days_supply = models.PositiveSmallIntegerField(_("days' supply"))
     dispensed_on = models.DateField(_("dispensed on"), db_index=True)
-    setting = models.CharField(_("setting"), max_length=12, default="outpatient")
-    indication = models.CharField(_("indication"), max_length=20, blank=True,
-                                  help_text=_("cancer_pain, chronic_pain or adhd where it changes the legal limit"))
+    setting = models.CharField(_("setting"), max_length=12, default="outpatient",
+                               choices=[("outpatient", _("Outpatient")), ("inpatient", _("Inpatient"))])
+    indication = models.CharField(_("indication"), max_length=20, blank=True, choices=[
+        ("", _("None that changes the limit")), ("cancer_pain", _("Cancer pain")),
+        ("chronic_pain", _("Moderate or severe chronic pain")), ("adhd", _("ADHD (methylphenidate)"))])
     reason_noted = models.BooleanField(_("reason for a longer supply noted"), default=False)
     import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
@@ -334,7 +353,7 @@ class AlertDefinition(AuditedModel):
 
     name = models.CharField(_("name"), max_length=200)
     indicator = models.CharField(_("indicator"), max_length=60,
-                                 help_text=_("e.g. wbe_pnl:methamphetamine, screening_positivity, forensic_nps, "
+                                 help_text=_("wbe_pnl:<residue>, screening_positive:<drug or *>, forensic_nps or "
                                              "pdmp_alerts"))
     area_code = models.CharField(_("area code"), max_length=15, db_index=True)
     plant = models.ForeignKey(TreatmentPlant, verbose_name=_("plant"), null=True, blank=True,

@@ -31,10 +31,11 @@ def sync_correction_factors(**kwargs) -> None:
 
 
 def factor_for(residue: str, on: dt.date | None = None):
-    """The default correction factor of a residue in force on a date (the newest before it)."""
+    """The correction factor of a residue in force on a date: the default entry if it was in force,
+    otherwise the newest entry in force then (e.g. ketamine before Du 2020 uses the older factor)."""
     from .models import CorrectionFactor
 
-    qs = CorrectionFactor.objects.filter(residue=residue, is_default=True)
+    qs = CorrectionFactor.objects.filter(residue=residue, cf__isnull=False)
     if on is not None:
         qs = qs.filter(valid_from__lte=on)
-    return qs.order_by("-valid_from").first()
+    return qs.filter(is_default=True).order_by("-valid_from").first() or qs.order_by("-valid_from").first()

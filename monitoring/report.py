@@ -177,7 +177,8 @@ def build_monthly_report(report: models.MonthlyReport) -> Path:
     pdmp = alerts.filter(source="pdmp")
     rule_names = {"P01": "多处就诊配药", "P02": "日均吗啡当量过高", "P03": "阿片类与苯二氮䓬类重叠",
                   "P04": "处方天数超过规定", "P05": "向未成年人销售第二类精神药品"}
-    counts = dict(pdmp.values_list("rule_id").annotate(n=Count("id")))
+    # persons, not alerts: P04/P05 raise one alert per dispensing; the subject names the patient pseudonym
+    counts = dict(pdmp.values_list("rule_id").annotate(n=Count("subject", distinct=True)))
     for rule, name in rule_names.items():
         doc.add_paragraph(f"{rule} {name}：涉及人数 {suppress(counts.get(rule, 0))}", style="List Bullet")
     doc.add_paragraph(f"注：人数少于 {SMALL_CELL} 时以“<{SMALL_CELL}”表示。")

@@ -194,7 +194,8 @@ def estimate(residue: str, concentration_ng_l: float, flow_m3_d: float, populati
         "chinese_units": {
             "flow_10k_m3_d": flow_m3_d / 1e4,
             "population_thousand": population / 1e3,
-            "pnl_mg_d_1000": wbe.pnl_chinese_units(concentration_ng_l or 0.0, flow_m3_d / 1e4, population / 1e3),
+            "pnl_mg_d_1000": wbe.pnl_chinese_units(result.concentration_used_ng_l or 0.0, flow_m3_d / 1e4,
+                                                   population / 1e3),
         },
     }
 

@@ -80,7 +80,7 @@ class DispensingSerializer(BaseModelSerializer):
         model = models.Dispensing
         fields = ["id", "url", "patient_key", "patient_age", "prescriber_code", "pharmacy_code", "area_code", "drug",
                   "drug_class", "control_category", "dosage_form", "strength", "quantity", "days_supply",
-                  "dispensed_on", "setting", "indication"]
+                  "dispensed_on", "setting", "indication", "reason_noted"]
 
 
 class AlertSerializer(BaseModelSerializer):
