@@ -163,7 +163,7 @@ class CorrectionFactor(BaseModel):
     source = models.CharField(_("source"), max_length=500)
     status = models.CharField(_("status"), max_length=40)
     valid_from = models.DateField(_("valid from"))
-    version = models.CharField(_("version"), max_length=20)
+    version = models.CharField(_("version"), max_length=40)
     is_default = models.BooleanField(_("default"), default=False)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
