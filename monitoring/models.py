@@ -379,7 +379,7 @@ class Alert(AuditedModel):
 
     scope_area_field = "area_code"
 
-    rule_id = models.CharField(_("rule"), max_length=20, db_index=True)
+    rule_id = models.CharField(_("rule"), max_length=40, db_index=True)
     source = models.CharField(_("source"), max_length=20, choices=AlertSource.choices, db_index=True)
     definition = models.ForeignKey(AlertDefinition, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="alerts")
