@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "orgs",
     "users",
     # pillars
+    "casework",
     "monitoring",
 ]
 
@@ -249,6 +250,7 @@ LOGGING = {
 # Demo data shares this password unless --password is given (printed by `make run`).
 JINDU_DEMO_PASSWORD = os.environ.get("JINDU_DEMO_PASSWORD", "Jindu@2026demo")
 JINDU_CITY_CODE = os.environ.get("JINDU_CITY_CODE", "320500")
+JINDU_BREAK_GLASS_HOURS = env_int("JINDU_BREAK_GLASS_HOURS", 3)
 
 if os.environ.get("JINDU_EXTRA_SETTINGS"):  # a deployment may point at one JSON file of overrides
     globals().update(json.loads(Path(os.environ["JINDU_EXTRA_SETTINGS"]).read_text()))

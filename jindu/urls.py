@@ -12,6 +12,7 @@ api_patterns = [
     path("users/", include("users.api.urls")),
     path("core/", include("core.api.urls")),
     path("monitoring/", include("monitoring.api.urls")),
+    path("casework/", include("casework.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("orgs/", include("orgs.urls")),
     path("geo/", include("geo.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("casework/", include("casework.urls")),
     path("", include("core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

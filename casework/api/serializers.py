@@ -1,0 +1,142 @@
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from core.api.serializers import BaseModelSerializer
+from core.unmask import MaskedField
+from geo.validators import validate_division_code
+
+from .. import models
+
+
+class PersonSerializer(BaseModelSerializer):
+    """``id_number``, ``name`` and ``phone`` come masked unless the caller may unmask (each unmask logged)."""
+
+    name = MaskedField()
+    id_number = MaskedField()
+    phone = MaskedField()
+
+    class Meta:
+        model = models.Person
+        fields = ["id", "url", "name", "id_number", "phone", "gender", "birth_date", "household_area_code",
+                  "residence_area_code", "owner_area_code", "drug_types", "first_found_on", "status", "risk_level",
+                  "in_control", "created", "updated"]
+        read_only_fields = ["gender", "birth_date", "status", "risk_level", "in_control", "owner_area_code"]
+
+
+class PersonCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    id_number = serializers.CharField(max_length=18)
+    household_area_code = serializers.CharField(max_length=15, validators=[validate_division_code])
+    residence_area_code = serializers.CharField(max_length=15, validators=[validate_division_code])
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    drug_types = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    first_found_on = serializers.DateField(required=False, allow_null=True)
+
+    def validate_id_number(self, value):
+        from utilities.validators import validate_id_number
+
+        value = value.strip().upper()
+        validate_id_number(value)
+        return value
+
+
+class BreakGlassSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, min_length=4)
+
+
+class MeasureSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.Measure
+        fields = ["id", "url", "person", "kind", "state", "decision_no", "deciding_org", "decided_on", "served_on",
+                  "report_due_on", "reported_on", "agreement_signed_on", "start_on", "ordered_years",
+                  "extension_days", "early_release_on", "planned_end_on", "ended_on", "execution_area_code",
+                  "facility", "legal_basis"]
+        read_only_fields = ["state", "report_due_on", "reported_on", "agreement_signed_on", "start_on",
+                            "planned_end_on", "ended_on"]
+
+
+class ReportSerializer(serializers.Serializer):
+    reported_on = serializers.DateField()
+    agreement_signed_on = serializers.DateField(required=False, allow_null=True)
+
+
+class SuspendSerializer(serializers.Serializer):
+    from_on = serializers.DateField()
+    to_on = serializers.DateField(required=False, allow_null=True)
+    reason = serializers.CharField(max_length=100)
+
+
+class DrugTestSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.DrugTest
+        fields = ["id", "person", "measure", "sample", "method", "random", "collected_on", "hair_segment_cm",
+                  "window_start", "result", "substances", "performed_by", "legal_effect", "lab_reference", "created"]
+        read_only_fields = ["window_start", "performed_by"]
+
+
+class ContactEventSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.ContactEvent
+        fields = ["id", "person", "measure", "kind", "occurred_on", "outcome", "performed_by", "location", "created"]
+        read_only_fields = ["performed_by"]
+
+
+class AbsenceSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.Absence
+        fields = ["id", "measure", "left_on", "returned_on", "written_notice", "authorised", "destination"]
+
+
+class RiskAssessmentSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.RiskAssessment
+        fields = ["id", "person", "instrument_version", "factors", "score", "computed_level", "overrides",
+                  "manual_level", "manual_reason", "approved_by", "assessed_on", "next_review_on"]
+        read_only_fields = ["instrument_version", "score", "computed_level", "overrides", "approved_by",
+                            "next_review_on"]
+
+
+class TransferSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.Transfer
+        fields = ["id", "person", "measure", "from_area_code", "to_area_code", "reason", "requested_on", "status",
+                  "decided_on", "report_due_on", "reported_on"]
+        read_only_fields = ["measure", "from_area_code", "requested_on", "status", "decided_on", "report_due_on",
+                            "reported_on"]
+
+
+class DecisionSerializer(serializers.Serializer):
+    accept = serializers.BooleanField()
+
+
+class ReferralSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.Referral
+        fields = ["id", "person", "kind", "need", "provider_org", "status", "consent", "referred_on", "decided_on",
+                  "done_on", "outcome"]
+        read_only_fields = ["status", "referred_on", "decided_on", "done_on", "outcome"]
+
+
+class CompleteSerializer(serializers.Serializer):
+    outcome = serializers.CharField(max_length=300)
+
+
+class PoliceReportTaskSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.PoliceReportTask
+        fields = ["id", "person", "measure", "rule_id", "trigger", "triggered_on", "due_on", "reported_on",
+                  "reported_by", "evidence"]
+        read_only_fields = fields
+
+
+class PlannedEventSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.PlannedEvent
+        fields = ["id", "person", "measure", "kind", "due_on", "status", "done_on"]
+        read_only_fields = fields
+
+
+def duplicate_response_body(exc):
+    return {"id_number": exc.message_dict["id_number"], "existing_id": exc.existing.pk,
+            "visible": exc.visible, "break_glass": f"/api/casework/persons/{exc.existing.pk}/break-glass/",
+            "detail": _("Duplicate registration refused.")}

@@ -1,0 +1,271 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+
+from core.api.views import BaseModelViewSet
+from core.audit import log_access
+from core.models import AccessLog
+from core.permissions import ensure_in_scope
+
+from .. import filtersets, models, services
+from . import serializers
+
+
+def _api_errors(exc: ValidationError):
+    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class PersonViewSet(BaseModelViewSet):
+    """Registered persons. POST registers one (refused, with a pointer, if the ID number exists);
+    reading a person is logged; ``break-glass`` opens a person outside your area for a few hours."""
+
+    queryset = models.Person.objects.all()
+    serializer_class = serializers.PersonSerializer
+    filterset_class = filtersets.PersonFilterSet
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        return serializers.PersonCreateSerializer if self.action == "create" else serializers.PersonSerializer
+
+    @extend_schema(request=serializers.PersonCreateSerializer, responses={201: serializers.PersonSerializer})
+    def create(self, request, *args, **kwargs):
+        data = serializers.PersonCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                person = services.register_person(request.user, **data.validated_data)
+                ensure_in_scope(person, request.user, "add")
+        except services.DuplicatePerson as exc:
+            return Response(serializers.duplicate_response_body(exc), status=status.HTTP_409_CONFLICT)
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(serializers.PersonSerializer(person, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        log_access(AccessLog.Event.READ, self.get_object())
+        return response
+
+    def list(self, request, *args, **kwargs):
+        if any(k for k in request.query_params if k not in ("limit", "offset")):
+            log_access(AccessLog.Event.SEARCH, object_type="casework.person",
+                       detail={k: v for k, v in request.query_params.items()})
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=serializers.BreakGlassSerializer, responses={201: serializers.PersonSerializer})
+    @action(detail=True, methods=["post"], url_path="break-glass")
+    def break_glass(self, request, pk=None):
+        data = serializers.BreakGlassSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not request.user.has_resource_perm("casework.person", "view"):
+            raise PermissionDenied
+        person = get_object_or_404(models.Person, pk=pk)
+        try:
+            grant = services.break_glass(request.user, person, data.validated_data["reason"])
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        body = serializers.PersonSerializer(person, context=self.get_serializer_context()).data
+        return Response({"person": body, "expires_at": grant.expires_at}, status=status.HTTP_201_CREATED)
+
+    custom_action_permission = "view"
+
+
+class MeasureViewSet(BaseModelViewSet):
+    queryset = models.Measure.objects.select_related("person")
+    serializer_class = serializers.MeasureSerializer
+    filterset_class = filtersets.MeasureFilterSet
+    http_method_names = ["get", "post", "head", "options"]
+
+    def perform_create(self, serializer):
+        v = serializer.validated_data
+        person = v["person"]
+        if not models.Person.objects.restrict(self.request.user, "change").filter(pk=person.pk).exists():
+            raise PermissionDenied
+        try:
+            with transaction.atomic():
+                serializer.instance = services.open_measure(
+                    person, v["kind"], execution_area_code=v["execution_area_code"], decided_on=v.get("decided_on"),
+                    served_on=v.get("served_on"), decision_no=v.get("decision_no", ""),
+                    deciding_org=v.get("deciding_org"), ordered_years=v.get("ordered_years", 3),
+                    facility=v.get("facility"), legal_basis=v.get("legal_basis", ""))
+                ensure_in_scope(serializer.instance, self.request.user, "add")
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+
+    def _act(self, request, pk, serializer_class, call):
+        measure = self.get_object()
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                call(measure, data.validated_data)
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        measure.refresh_from_db()
+        return Response(serializers.MeasureSerializer(measure, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=serializers.ReportSerializer)
+    @action(detail=True, methods=["post"])
+    def report(self, request, pk=None):
+        return self._act(request, pk, serializers.ReportSerializer,
+                         lambda m, v: services.record_report(m, v["reported_on"], v.get("agreement_signed_on")))
+
+    @extend_schema(request=serializers.SuspendSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        return self._act(request, pk, serializers.SuspendSerializer,
+                         lambda m, v: services.suspend(m, v["from_on"], v["reason"], v.get("to_on")))
+
+    custom_action_permission = "change"
+
+
+class _PersonEventViewSet(BaseModelViewSet):
+    """Events are written through services (which run the rules) and re-checked for scope."""
+
+    http_method_names = ["get", "post", "head", "options"]
+
+    def perform_create(self, serializer):
+        try:
+            with transaction.atomic():
+                serializer.instance = self.create_through_service(serializer.validated_data)
+                ensure_in_scope(serializer.instance, self.request.user, "add")
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+
+
+class DrugTestViewSet(_PersonEventViewSet):
+    queryset = models.DrugTest.objects.all()
+    serializer_class = serializers.DrugTestSerializer
+    filterset_fields = ["person", "measure", "result", "sample"]
+
+    def create_through_service(self, v):
+        return services.record_test(v["person"], measure=v.get("measure"), sample=v["sample"],
+                                    collected_on=v["collected_on"], result=v["result"],
+                                    performed_by=self.request.user, legal_effect=v.get("legal_effect", False),
+                                    random=v.get("random", False), substances=v.get("substances", ()),
+                                    hair_segment_cm=v.get("hair_segment_cm"), method=v.get("method", "onsite"),
+                                    lab_reference=v.get("lab_reference", ""))
+
+
+class ContactEventViewSet(_PersonEventViewSet):
+    queryset = models.ContactEvent.objects.all()
+    serializer_class = serializers.ContactEventSerializer
+    filterset_fields = ["person", "measure", "kind", "outcome"]
+
+    def create_through_service(self, v):
+        return services.record_contact(v["person"], kind=v["kind"], occurred_on=v["occurred_on"],
+                                       outcome=v.get("outcome", "met"), performed_by=self.request.user,
+                                       location=v.get("location", ""), measure=v.get("measure"))
+
+
+class AbsenceViewSet(_PersonEventViewSet):
+    queryset = models.Absence.objects.all()
+    serializer_class = serializers.AbsenceSerializer
+    filterset_fields = ["measure"]
+
+    def create_through_service(self, v):
+        return services.record_absence(v["measure"], left_on=v["left_on"], returned_on=v.get("returned_on"),
+                                       written_notice=v.get("written_notice", False),
+                                       authorised=v.get("authorised", False), destination=v.get("destination", ""))
+
+
+class RiskAssessmentViewSet(_PersonEventViewSet):
+    queryset = models.RiskAssessment.objects.all()
+    serializer_class = serializers.RiskAssessmentSerializer
+    filterset_fields = ["person"]
+
+    def create_through_service(self, v):
+        from ..risk_service import assess
+
+        return assess(v["person"], factors=v.get("factors", {}), manual_level=v.get("manual_level", ""),
+                      manual_reason=v.get("manual_reason", ""), user=self.request.user,
+                      assessed_on=v.get("assessed_on"))
+
+
+class TransferViewSet(_PersonEventViewSet):
+    queryset = models.Transfer.objects.all()
+    serializer_class = serializers.TransferSerializer
+    filterset_class = filtersets.TransferFilterSet
+
+    def create_through_service(self, v):
+        return services.request_transfer(self.request.user, v["person"], v["to_area_code"], v["reason"])
+
+    @extend_schema(request=serializers.DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        transfer = self.get_object()
+        data = serializers.DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.decide_transfer(request.user, transfer, data.validated_data["accept"])
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(serializers.TransferSerializer(transfer, context=self.get_serializer_context()).data)
+
+    custom_action_permission = "approve"
+
+
+class ReferralViewSet(_PersonEventViewSet):
+    queryset = models.Referral.objects.select_related("provider_org")
+    serializer_class = serializers.ReferralSerializer
+    filterset_class = filtersets.ReferralFilterSet
+
+    def create_through_service(self, v):
+        return services.refer(v["person"], kind=v["kind"], need=v["need"], provider_org=v["provider_org"],
+                              consent=v.get("consent", False))
+
+    @extend_schema(request=serializers.DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        referral = self.get_object()
+        data = serializers.DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.decide_referral(request.user, referral, data.validated_data["accept"])
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=serializers.CompleteSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        referral = self.get_object()
+        data = serializers.CompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.complete_referral(request.user, referral, data.validated_data["outcome"])
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data)
+
+    custom_action_permission = "change"
+
+
+class PoliceReportTaskViewSet(BaseModelViewSet):
+    queryset = models.PoliceReportTask.objects.all()
+    serializer_class = serializers.PoliceReportTaskSerializer
+    filterset_class = filtersets.PoliceReportTaskFilterSet
+    http_method_names = ["get", "post", "head", "options"]
+
+    def create(self, request, *args, **kwargs):
+        return Response({"detail": "Tasks are raised by the rules."}, status=status.HTTP_405_METHOD_NOT_ALLOWED)
+
+    @action(detail=True, methods=["post"])
+    def reported(self, request, pk=None):
+        task = services.report_to_police(self.get_object(), request.user)
+        return Response(serializers.PoliceReportTaskSerializer(task, context=self.get_serializer_context()).data)
+
+    custom_action_permission = "change"
+
+
+class PlannedEventViewSet(BaseModelViewSet):
+    queryset = models.PlannedEvent.objects.all()
+    serializer_class = serializers.PlannedEventSerializer
+    filterset_class = filtersets.PlannedEventFilterSet
+    http_method_names = ["get", "head", "options"]

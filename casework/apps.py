@@ -1,0 +1,30 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseworkConfig(AppConfig):
+    name = "casework"
+    verbose_name = _("Services and management of drug users")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from jindu import navigation
+
+        from . import demo  # noqa: F401  (registers the demo builder)
+        from .services import seed_schedule_policies
+
+        post_migrate.connect(seed_schedule_policies, sender=self)
+
+        for label, url_name, resource in [
+            (_("My tasks"), "casework:my_tasks", "casework.plannedevent"),
+            (_("Registered persons"), "casework:person_list", "casework.person"),
+            (_("Register a person"), "casework:person_add", "casework.person"),
+            (_("Measures"), "casework:measure_list", "casework.measure"),
+            (_("Police report tasks"), "casework:policereporttask_list", "casework.policereporttask"),
+            (_("Transfers"), "casework:transfer_list", "casework.transfer"),
+            (_("Referrals"), "casework:referral_list", "casework.referral"),
+            (_("Incidents"), "casework:incident_list", "casework.incident"),
+            (_("Break-glass review"), "casework:breakglass_list", "casework.breakglass"),
+        ]:
+            navigation.register("casework", label, url_name, resource)

@@ -1,0 +1,145 @@
+"""Demo persons for the casework pillar, with ground truth.
+
+Scale: 300 persons for ``--scale small``, 30,000 for ``--scale city``. Every person is generated
+from the seed; a fixed share carries an injected violation whose rule is known (GROUND_TRUTH), so the
+rules can be checked against the data: three refused/evaded tests (C20-1), three unauthorised
+departures (C20-2), unauthorised absences of 31 days (C20-3), a positive test during the measure
+(C21-P) and no report within 15 days (C14-R); boundary cases (two refusals, 30 days away) must not
+fire.
+"""
+
+import datetime as dt
+import random
+
+from django.db import transaction
+
+from core.demo import DEMO_STREET, demo_builder
+from geo.models import Division
+from orgs.models import Organization
+from utilities.identifiers import make_id_number
+
+from . import models, services
+from .choices import MeasureKind
+
+SIZES = {"small": 300, "city": 30_000}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强文辉海燕红梅玉兰小红晓东德明春梅国强永刚"
+# injected violations: rule → share of community-measure persons
+INJECTED = {"C20-1": 0.04, "C20-2": 0.03, "C20-3": 0.03, "C21-P": 0.04, "C14-R": 0.03,
+            "boundary-2-refusals": 0.03, "boundary-30-days": 0.03}
+TODAY = dt.date(2026, 11, 29)
+
+
+def _name(rng):
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+@demo_builder(40, "casework")
+def build(ctx):
+    if models.Person.objects.exists():
+        ctx.say("casework: demo persons present")
+        return
+    rng = random.Random(ctx.seed + 40)
+    n = SIZES.get(ctx.scale, 300)
+    communities = list(Division.objects.filter(level="community", code__startswith="3205").values_list("code",
+                                                                                                      flat=True))
+    streets = list(Division.objects.filter(level="street", code__startswith="3205").values_list("code", flat=True))
+    demo_street_communities = [c for c in communities if c.startswith(DEMO_STREET)]
+    member_units = {o.sector: o for o in Organization.objects.filter(is_member_unit=True, area_code="320508")}
+    ground_truth = {}
+    seq = 0
+    for i in range(n):
+        # one in five lives in the demo street so that the demo social worker has a caseload
+        residence = rng.choice(demo_street_communities) if i % 5 == 0 and demo_street_communities else \
+            rng.choice(communities or streets)
+        household = residence if rng.random() < 0.8 else rng.choice(streets)
+        seq += 1
+        birth = dt.date(rng.randint(1965, 2004), rng.randint(1, 12), rng.randint(1, 28))
+        id_number = make_id_number(household[:6], birth, seq % 1000)
+        with transaction.atomic():
+            try:
+                person = services.register_person(None, name=_name(rng), id_number=id_number,
+                                                  household_area_code=household, residence_area_code=residence,
+                                                  phone=f"13{rng.randint(100000000, 999999999)}",
+                                                  drug_types=[rng.choice(["甲基苯丙胺", "海洛因", "氯胺酮", "大麻"])],
+                                                  first_found_on=TODAY - dt.timedelta(days=rng.randint(200, 4000)),
+                                                  source="police")
+            except services.DuplicatePerson:
+                continue
+            injected = _populate(person, rng, residence, member_units)
+            if injected:
+                ground_truth[person.pk] = injected
+    ctx.ground_truth_casework = ground_truth
+    ctx.say(f"casework: {models.Person.objects.count()} persons, {models.Measure.objects.count()} measures, "
+            f"{models.PoliceReportTask.objects.count()} police-report tasks")
+
+
+def _populate(person, rng, residence, member_units):
+    roll = rng.random()
+    if roll < 0.55:
+        kind = MeasureKind.COMMUNITY_TREATMENT if roll < 0.35 else MeasureKind.COMMUNITY_REHAB
+        return _community(person, rng, kind, residence, member_units)
+    if roll < 0.65:
+        services.open_measure(person, MeasureKind.COMPULSORY_ISOLATION, execution_area_code=residence[:6],
+                              decided_on=TODAY - dt.timedelta(days=rng.randint(30, 700)), decision_no="强戒决定")
+    elif roll < 0.72:
+        services.open_measure(person, MeasureKind.MAINTENANCE, execution_area_code=residence,
+                              decided_on=TODAY - dt.timedelta(days=rng.randint(30, 1500)))
+    elif roll < 0.90:
+        services.change_status(person, "abstinent_3y", TODAY - dt.timedelta(days=rng.randint(1, 900)), "police",
+                               reason="戒断三年未复吸 confirmed")
+    return None
+
+
+def _community(person, rng, kind, residence, member_units):
+    served = TODAY - dt.timedelta(days=rng.randint(20, 1000))
+    measure = services.open_measure(person, kind, execution_area_code=residence, served_on=served,
+                                    decision_no=f"社戒{served:%Y}{person.pk:05d}")
+    scenario = None
+    r = rng.random()
+    cumulative = 0.0
+    for name, share in INJECTED.items():
+        cumulative += share
+        if r < cumulative:
+            scenario = name
+            break
+    if scenario == "C14-R":
+        services.evaluate_rules(measure, today=TODAY)
+        return "C14-R"
+    reported = served + dt.timedelta(days=rng.randint(1, 14))
+    services.record_report(measure, reported, agreement_signed_on=reported + dt.timedelta(days=rng.randint(0, 5)))
+    days_in = (TODAY - reported).days
+    # routine contacts and negative tests, most of the plan done
+    for planned in list(measure.planned_events.filter(due_on__lte=TODAY))[:40]:
+        if rng.random() < 0.9:
+            on = planned.due_on + dt.timedelta(days=rng.randint(0, 3))
+            if planned.kind in ("test", "random_test"):
+                services.record_test(person, measure=measure, sample="urine", collected_on=on, result="negative",
+                                     random=planned.kind == "random_test")
+            else:
+                services.record_contact(person, kind="checkin" if planned.kind == "checkin" else "home_visit",
+                                        occurred_on=on, measure=measure)
+    start = reported + dt.timedelta(days=10)
+    if scenario in ("C20-1", "boundary-2-refusals") and days_in > 60:
+        for j in range(3 if scenario == "C20-1" else 2):
+            services.record_test(person, measure=measure, sample="urine", collected_on=start + dt.timedelta(days=15 * j),
+                                 result="refused" if j % 2 == 0 else "evaded")
+    elif scenario == "C20-2" and days_in > 60:
+        for j in range(3):
+            left = start + dt.timedelta(days=15 * j)
+            services.record_absence(measure, left_on=left, returned_on=left + dt.timedelta(days=4))
+    elif scenario in ("C20-3", "boundary-30-days") and days_in > 60:
+        days = 31 if scenario == "C20-3" else 30
+        services.record_absence(measure, left_on=start, returned_on=start + dt.timedelta(days=days))
+    elif scenario == "C21-P" and days_in > 30:
+        services.record_test(person, measure=measure, sample="urine", collected_on=start, result="positive",
+                             legal_effect=True, substances=["甲基苯丙胺"])
+    else:
+        scenario = None
+    services.evaluate_rules(measure, today=TODAY)
+    if rng.random() < 0.15 and member_units:
+        sector = rng.choice([s for s in ("civil_affairs", "hrss") if s in member_units] or list(member_units))
+        services.refer(person, kind="dibao" if sector == "civil_affairs" else "job",
+                       need="生活困难" if sector == "civil_affairs" else "求职", provider_org=member_units[sector],
+                       consent=True, on=TODAY - dt.timedelta(days=rng.randint(1, 60)))
+    return scenario

@@ -1,0 +1,120 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from geo.validators import validate_division_code
+
+from . import choices, models
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class PersonRegisterForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=60)
+    id_number = forms.CharField(label=_("ID number"), max_length=18)
+    household_area_code = forms.CharField(label=_("household registration area (户籍地)"), max_length=15,
+                                          validators=[validate_division_code])
+    residence_area_code = forms.CharField(label=_("residence area (居住地)"), max_length=15,
+                                          validators=[validate_division_code])
+    phone = forms.CharField(label=_("phone"), max_length=20, required=False)
+    first_found_on = forms.DateField(label=_("first found"), required=False, widget=DATE)
+
+    def clean_id_number(self):
+        from utilities.validators import validate_id_number
+
+        value = self.cleaned_data["id_number"].strip().upper()
+        validate_id_number(value)
+        return value
+
+    def clean_phone(self):
+        from utilities.validators import validate_mobile
+
+        value = self.cleaned_data.get("phone", "").strip()
+        if value:
+            validate_mobile(value)
+        return value
+
+
+class MeasureForm(forms.Form):
+    kind = forms.ChoiceField(label=_("measure"), choices=choices.MeasureKind.choices)
+    execution_area_code = forms.CharField(label=_("execution area"), max_length=15, validators=[validate_division_code])
+    decision_no = forms.CharField(label=_("decision number"), max_length=60, required=False)
+    decided_on = forms.DateField(label=_("decided on"), required=False, widget=DATE)
+    served_on = forms.DateField(label=_("order served on"), required=False, widget=DATE)
+    ordered_years = forms.IntegerField(label=_("ordered years"), min_value=1, max_value=3, initial=3)
+
+
+class ReportForm(forms.Form):
+    reported_on = forms.DateField(label=_("reported on"), widget=DATE)
+    agreement_signed_on = forms.DateField(label=_("agreement signed on"), required=False, widget=DATE)
+
+
+class TestForm(forms.Form):
+    sample = forms.ChoiceField(label=_("sample"), choices=choices.TestSample.choices)
+    collected_on = forms.DateField(label=_("collected on"), widget=DATE)
+    result = forms.ChoiceField(label=_("result"), choices=choices.TestResult.choices)
+    random = forms.BooleanField(label=_("random test"), required=False)
+    legal_effect = forms.BooleanField(label=_("legally effective (police test)"), required=False)
+
+
+class ContactForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=choices.ContactKind.choices)
+    occurred_on = forms.DateField(label=_("date"), widget=DATE)
+    outcome = forms.ChoiceField(label=_("outcome"), choices=choices.ContactOutcome.choices)
+    location = forms.CharField(label=_("place"), max_length=200, required=False)
+    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AbsenceForm(forms.Form):
+    left_on = forms.DateField(label=_("left on"), widget=DATE)
+    returned_on = forms.DateField(label=_("returned on"), required=False, widget=DATE)
+    written_notice = forms.BooleanField(label=_("written notice given"), required=False)
+    authorised = forms.BooleanField(label=_("authorised"), required=False)
+    destination = forms.CharField(label=_("destination"), max_length=200, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("returned_on") and cleaned.get("left_on") and cleaned["returned_on"] < cleaned["left_on"]:
+            self.add_error("returned_on", _("Return before departure."))
+        return cleaned
+
+
+class ReferralForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=choices.AssistanceKind.choices)
+    need = forms.CharField(label=_("need"), max_length=300)
+    provider_org = forms.ModelChoiceField(label=_("referred to"), queryset=None)
+    consent = forms.BooleanField(label=_("the person consented"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from orgs.models import Organization
+
+        self.fields["provider_org"].queryset = Organization.objects.filter(is_member_unit=True).order_by("area_code")
+
+
+class TransferForm(forms.Form):
+    to_area_code = forms.CharField(label=_("to area"), max_length=15, validators=[validate_division_code])
+    reason = forms.CharField(label=_("reason"), max_length=300)
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=500, min_length=4,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AssessmentForm(forms.Form):
+    manual_level = forms.ChoiceField(label=_("manual level"), choices=[("", "—"), *choices.RiskLevel.choices],
+                                     required=False)
+    manual_reason = forms.CharField(label=_("reason for the manual level"), max_length=300, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("manual_level") and not cleaned.get("manual_reason"):
+            self.add_error("manual_reason", _("A manual level needs a reason."))
+        return cleaned
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = models.Incident
+        fields = ["occurred_on", "kind", "severity", "area_code", "persons", "description", "high_risk_trigger"]
+        widgets = {"occurred_on": DATE}

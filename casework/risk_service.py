@@ -1,0 +1,81 @@
+"""Risk assessment (分级分类) on the versioned instrument of casework.rules.risk; the tier drives the
+schedule intensity. A manual level needs a reason, and takes effect once someone who may approve
+(the district office) has approved it."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import models
+from .rules import risk
+
+INCIDENT_OVERRIDES = {"self_harm": "HO-SELF-HARM"}
+TRIGGER_KINDS = {"C20-1": "serious_violation", "C20-2": "serious_violation", "C20-3": "serious_violation",
+                 "C14-R": "missed_report"}
+
+
+def factor_choices(instrument=risk.EXAMPLE_INSTRUMENT):
+    """(code, label, options) for the assessment form."""
+    rows = []
+    for factor in instrument["factors"]:
+        if factor["type"] == "choice":
+            options = [("", "—"), *[(k, k) for k in factor["points"]]]
+        elif factor["type"] == "flag":
+            options = [("", "—"), ("1", "是"), ("0", "否")]
+        else:
+            options = [("", "—"), *[(str(lower), f"≥ {lower}") for lower, _points in factor["bands"]]]
+        rows.append((factor["code"], factor["label"], options))
+    return rows
+
+
+def _answers(factors: dict, instrument=risk.EXAMPLE_INSTRUMENT) -> dict:
+    answers = {}
+    kinds = {f["code"]: f["type"] for f in instrument["factors"]}
+    for code, value in factors.items():
+        if code not in kinds or value in ("", None):
+            continue
+        if kinds[code] == "flag":
+            answers[code] = str(value) in ("1", "true", "True", "yes")
+        elif kinds[code] == "bands":
+            answers[code] = float(value)
+        else:
+            answers[code] = value
+    return answers
+
+
+@transaction.atomic
+def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str = "", user=None,
+           assessed_on: dt.date | None = None) -> models.RiskAssessment:
+    assessed_on = assessed_on or timezone.localdate()
+    triggers = [SimpleNamespace(kind=TRIGGER_KINDS.get(t.rule_id), on=t.triggered_on)
+                for t in person.police_tasks.all() if t.rule_id in TRIGGER_KINDS]
+    flags = {INCIDENT_OVERRIDES[i.kind] for i in person.incidents.all() if i.kind in INCIDENT_OVERRIDES}
+    if manual_level and not manual_reason.strip():
+        raise ValidationError({"manual_reason": ["A manual level needs a reason."]})
+    try:
+        result = risk.assess(_answers(factors), assessed_on=assessed_on, flags=flags, triggers=triggers)
+    except ValueError as exc:
+        raise ValidationError({"factors": [str(exc)]}) from exc
+    may_approve = user is not None and user.has_resource_perm("casework.riskassessment", "approve")
+    if manual_level and result.overrides and manual_level != "high":
+        raise ValidationError({"manual_level": ["Hard overrides keep this person at high risk: %s"
+                                                % ", ".join(result.overrides)]})
+    assessment = models.RiskAssessment(
+        person=person, instrument_version=f"{result.instrument_code} {result.instrument_version}",
+        factors=factors, score=result.score, computed_level=result.level, overrides=list(result.overrides),
+        manual_level=manual_level, manual_reason=manual_reason.strip(),
+        approved_by=user if manual_level and may_approve else None, assessed_on=assessed_on,
+        next_review_on=result.next_review_on)
+    assessment.save()
+    if person.risk_level != assessment.level:
+        person.risk_level = assessment.level
+        person.save(audit_message="risk level")
+        from .services import current_measure, refresh_schedule
+
+        measure = current_measure(person)
+        if measure is not None:
+            refresh_schedule(measure)
+    return assessment

@@ -1,0 +1,440 @@
+"""Business actions of the casework pillar. Pages, the API, imports, jobs and the demo all write
+through these functions, so every rule and every audit entry applies whichever door was used."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.audit import log_access
+from core.fields import blind_index_for
+from core.models import AccessLog
+from utilities.identifiers import InvalidIdentifier, parse_id_number
+
+from . import models
+from .choices import COMMUNITY_KINDS, MeasureKind, PersonStatus, ReferralStatus, TransferStatus
+
+BREAK_GLASS_HOURS = getattr(settings, "JINDU_BREAK_GLASS_HOURS", 3)
+POLICE_REPORT_SLA_DAYS = 1  # 条例 Art.21 says "promptly"; 24 h is the platform's default (research §1.4, [G])
+
+
+class DuplicatePerson(ValidationError):
+    """The ID number is registered already; ``existing`` is that person (whom the user may not see)."""
+
+    def __init__(self, existing, visible: bool):
+        self.existing, self.visible = existing, visible
+        super().__init__({"id_number": [_("A person with this ID number is already registered (record %(id)s)%(hint)s.")
+                                        % {"id": existing.pk,
+                                           "hint": "" if visible else _("; it is outside your area: open it with "
+                                                                        "break-glass access")}]},
+                         code="duplicate")
+
+
+def person_index(id_number: str) -> str:
+    return blind_index_for("id_number", id_number, normalizer=lambda v: v.strip().upper())
+
+
+def find_by_id_number(id_number: str):
+    return models.Person.objects.filter(id_number_index=person_index(id_number)).first()
+
+
+@transaction.atomic
+def register_person(user, *, name: str, id_number: str, household_area_code: str, residence_area_code: str,
+                    phone: str = "", drug_types=(), first_found_on=None, owner_area_code: str = "",
+                    status: str = PersonStatus.OTHER_SOCIAL, source: str = "community") -> models.Person:
+    """A person appears once: a second registration of the same ID number is refused with a pointer."""
+    existing = find_by_id_number(id_number)
+    if existing is not None:
+        visible = models.Person.objects.restrict(user, "view").filter(pk=existing.pk).exists()
+        raise DuplicatePerson(existing, visible)
+    try:
+        info = parse_id_number(id_number)
+    except InvalidIdentifier as exc:
+        raise ValidationError({"id_number": [exc.message]}) from exc
+    person = models.Person(name=name.strip(), id_number=info.normalized, gender=info.sex, birth_date=info.birth_date,
+                           household_area_code=household_area_code, residence_area_code=residence_area_code,
+                           owner_area_code=owner_area_code or residence_area_code, phone=phone,
+                           drug_types=list(drug_types), first_found_on=first_found_on, status=status)
+    person.full_clean(exclude=["name_index", "id_number_index"])
+    person.save(audit_message="registered")
+    models.StatusChange(person=person, to_status=status, on=timezone.localdate(), source=source,
+                        reason="registration").save()
+    return person
+
+
+def change_status(person, to_status: str, on: dt.date, source: str, document: str = "", reason: str = ""):
+    change = models.StatusChange(person=person, from_status=person.status, to_status=to_status, on=on,
+                                 source=source, document=document, reason=reason)
+    change.save()
+    person.status = to_status
+    person.in_control = to_status not in (PersonStatus.ABSTINENT_3Y, PersonStatus.DECEASED, PersonStatus.EMIGRATED)
+    person.save(audit_message=f"status: {to_status}")
+    return change
+
+
+# --- break-glass ---------------------------------------------------------------------------------------
+
+def break_glass(user, person, reason: str, hours: int | None = None) -> models.BreakGlass:
+    """Open a person outside one's scope for a few hours, with a reason; logged and reviewed weekly."""
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationError({"reason": [_("Give the reason for opening this record.")]})
+    if not user.has_resource_perm("casework.person", "view") or not user.sees_section("tests"):
+        raise PermissionDenied
+    hours = hours or BREAK_GLASS_HOURS
+    grant = models.BreakGlass.objects.create(user=user, person=person, reason=reason,
+                                             expires_at=timezone.now() + dt.timedelta(hours=hours))
+    log_access(AccessLog.Event.BREAK_GLASS, person, reason=reason, detail={"hours": hours, "grant": grant.pk})
+    return grant
+
+
+def weekly_break_glass_review(area_prefix: str, days: int = 7):
+    since = timezone.now() - dt.timedelta(days=days)
+    return models.BreakGlass.objects.filter(granted_at__gte=since, user__area_code__startswith=area_prefix) \
+        .select_related("user", "person").order_by("-granted_at")
+
+
+# --- measures and their clocks -------------------------------------------------------------------------
+
+def _clock():
+    from .rules import clock
+
+    return clock
+
+
+@transaction.atomic
+def open_measure(person, kind: str, *, execution_area_code: str, decided_on=None, served_on=None, decision_no="",
+                 deciding_org=None, ordered_years: int = 3, facility=None, legal_basis: str = "") -> models.Measure:
+    clock = _clock()
+    if kind in COMMUNITY_KINDS and models.Measure.objects.filter(person=person, kind=kind).exclude(
+            state__in=["completed", "refused", "converted", "terminated"]).exists():
+        raise ValidationError({"kind": [_("This person already has an open measure of this kind.")]})
+    measure = models.Measure(person=person, kind=kind, execution_area_code=execution_area_code,
+                             decided_on=decided_on, served_on=served_on, decision_no=decision_no,
+                             deciding_org=deciding_org, ordered_years=min(ordered_years, 3), facility=facility,
+                             legal_basis=legal_basis)
+    if kind in COMMUNITY_KINDS:
+        measure.state = "ordered"
+        if served_on is None:
+            raise ValidationError({"served_on": [_("A community order needs the date it was served.")]})
+        measure.report_due_on = clock.report_due(served_on)
+    elif kind == MeasureKind.COMPULSORY_ISOLATION:
+        if decided_on is None:
+            raise ValidationError({"decided_on": [_("Compulsory isolation needs the decision date.")]})
+        measure.state = "active"
+        measure.start_on = decided_on
+        measure.planned_end_on = clock.planned_end(kind, decided_on)
+    else:
+        measure.state = "active"
+        measure.start_on = decided_on or served_on or timezone.localdate()
+        if kind in (MeasureKind.TEMPORARY_CONTROL, MeasureKind.AFTERCARE):
+            measure.planned_end_on = clock.planned_end(kind, measure.start_on, years=ordered_years)
+    measure.save(audit_message="measure opened")
+    status = {MeasureKind.COMMUNITY_TREATMENT: PersonStatus.COMMUNITY_TREATMENT,
+              MeasureKind.COMMUNITY_REHAB: PersonStatus.COMMUNITY_REHAB,
+              MeasureKind.COMPULSORY_ISOLATION: PersonStatus.COMPULSORY_ISOLATION,
+              MeasureKind.VOLUNTARY: PersonStatus.VOLUNTARY,
+              MeasureKind.MAINTENANCE: PersonStatus.MAINTENANCE}.get(kind)
+    if status:
+        change_status(person, status, measure.start_on or served_on, "police", decision_no, "measure opened")
+    return measure
+
+
+@transaction.atomic
+def record_report(measure, reported_on: dt.date, agreement_signed_on: dt.date | None = None):
+    """The person reports (报到): the 3-year term starts on the report date (条例 Art.14)."""
+    clock = _clock()
+    if measure.kind not in COMMUNITY_KINDS:
+        raise ValidationError({"kind": [_("Only community measures have a report date.")]})
+    measure.reported_on = reported_on
+    measure.start_on = reported_on
+    measure.agreement_signed_on = agreement_signed_on
+    measure.state = "active" if agreement_signed_on else "reported"
+    measure.planned_end_on = clock.planned_end(measure.kind, reported_on, years=measure.ordered_years,
+                                               suspensions=_suspensions(measure))
+    measure.save(audit_message="reported")
+    refresh_schedule(measure)
+    return measure
+
+
+def _suspensions(measure):
+    return [(s.from_on, s.to_on) for s in measure.suspensions.all()]
+
+
+@transaction.atomic
+def suspend(measure, from_on: dt.date, reason: str, to_on: dt.date | None = None):
+    """中止: detention or arrest pauses the clock (条例 Art.24); the end moves by the days suspended."""
+    models.Suspension(measure=measure, from_on=from_on, to_on=to_on, reason=reason).save()
+    recompute_end(measure)
+    if to_on is None:
+        measure.state = "suspended"
+        measure.save(audit_message="suspended")
+    return measure
+
+
+@transaction.atomic
+def resume(measure, on: dt.date):
+    open_suspension = measure.suspensions.filter(to_on__isnull=True).order_by("-from_on").first()
+    if open_suspension is None:
+        raise ValidationError({"state": [_("The measure is not suspended.")]})
+    open_suspension.to_on = on
+    open_suspension.save()
+    measure.state = "active"
+    recompute_end(measure)
+    return measure
+
+
+def recompute_end(measure):
+    if measure.start_on:
+        measure.planned_end_on = _clock().planned_end(measure.kind, measure.start_on, years=measure.ordered_years,
+                                                      suspensions=_suspensions(measure),
+                                                      extension_days=measure.extension_days,
+                                                      early_release_on=measure.early_release_on)
+        measure.save(audit_message="clock recomputed")
+    return measure
+
+
+# --- events and the rules they trigger ---------------------------------------------------------------
+
+@transaction.atomic
+def record_test(person, *, measure=None, sample: str, collected_on: dt.date, result: str, performed_by=None,
+                legal_effect=False, random=False, substances=(), hair_segment_cm=None, method="onsite",
+                lab_reference=""):
+    window_start = collected_on - dt.timedelta(days=182) if sample == "hair" else None
+    test = models.DrugTest(person=person, measure=measure or current_measure(person), sample=sample,
+                           collected_on=collected_on, result=result, performed_by=performed_by,
+                           legal_effect=legal_effect, random=random, substances=list(substances),
+                           hair_segment_cm=hair_segment_cm, window_start=window_start, method=method,
+                           lab_reference=lab_reference)
+    test.save()
+    if result == "positive":
+        person.last_confirmed_use_on = max(filter(None, [person.last_confirmed_use_on, collected_on]))
+        person.save(audit_message="positive test")
+    mark_done(test.measure, "random_test" if random else "test", collected_on)
+    if test.measure:
+        evaluate_rules(test.measure)
+    return test
+
+
+@transaction.atomic
+def record_contact(person, *, kind: str, occurred_on: dt.date, outcome="met", performed_by=None, location="",
+                   notes="", measure=None):
+    contact = models.ContactEvent(person=person, measure=measure or current_measure(person), kind=kind,
+                                  occurred_on=occurred_on, outcome=outcome, performed_by=performed_by,
+                                  location=location, notes=notes)
+    contact.save()
+    if outcome == "met" and contact.measure:
+        mark_done(contact.measure, {"checkin": "checkin", "talk": "checkin", "home_visit": "home_visit"}.get(kind,
+                                                                                                        "checkin"),
+                  occurred_on)
+    if contact.measure:
+        evaluate_rules(contact.measure)
+    return contact
+
+
+@transaction.atomic
+def record_absence(measure, *, left_on, returned_on=None, written_notice=False, authorised=False, destination=""):
+    absence = models.Absence(measure=measure, left_on=left_on, returned_on=returned_on, written_notice=written_notice,
+                             authorised=authorised, destination=destination)
+    absence.save()
+    evaluate_rules(measure)
+    return absence
+
+
+def current_measure(person):
+    return person.measures.exclude(state__in=["completed", "refused", "converted", "terminated", "released"]) \
+        .order_by("-start_on", "-created").first()
+
+
+def evaluate_rules(measure, today: dt.date | None = None) -> list:
+    """Run 条例 Art.14/20/21 over a measure's events; create the police-report tasks (idempotent)."""
+    from .rules import violations
+
+    today = today or timezone.localdate()
+    tests = [violations.TestRecord(id=t.pk, collected_on=t.collected_on, result=t.result, sample=t.sample,
+                                   window_start=t.window_start) for t in measure.tests.all()]
+    absences = [violations.AbsenceRecord(id=a.pk, left_on=a.left_on, returned_on=a.returned_on,
+                                         written_notice=a.written_notice, authorised=a.authorised)
+                for a in measure.absences.all()]
+    triggers = violations.evaluate(kind=measure.kind, start_on=measure.start_on, served_on=measure.served_on,
+                                   reported_on=measure.reported_on, tests=tests, absences=absences, today=today,
+                                   end_on=measure.planned_end_on, sla_days=POLICE_REPORT_SLA_DAYS,
+                                   order_id=measure.pk)
+    created = []
+    for trigger in triggers:
+        if trigger.kind == "needs_police_review":
+            continue
+        task, new = models.PoliceReportTask.objects.get_or_create(
+            measure=measure, rule_id=trigger.rule_id, triggered_on=trigger.on,
+            defaults={"person": measure.person, "trigger": trigger.kind, "due_on": trigger.police_report_due,
+                      "evidence": {"ids": list(trigger.evidence)}})
+        if new:
+            from core.audit import log_change
+
+            log_change(task, "create", message="raised by the casework rules")
+            created.append(task)
+            if trigger.rule_id == "C14-R" and measure.state == "ordered":
+                measure.state = "refused"
+                measure.save(audit_message="no report within 15 days")
+    return created
+
+
+@transaction.atomic
+def report_to_police(task, user, on: dt.date | None = None):
+    task.reported_on = on or timezone.localdate()
+    task.reported_by = user
+    task.save(audit_message="reported to the police")
+    return task
+
+
+# --- schedules ------------------------------------------------------------------------------------------
+
+def mark_done(measure, kind: str, on: dt.date):
+    if measure is None:
+        return
+    planned = measure.planned_events.filter(kind=kind, status__in=["scheduled", "overdue"],
+                                            due_on__lte=on + dt.timedelta(days=31)).order_by("due_on").first()
+    if planned:
+        models.PlannedEvent.objects.filter(pk=planned.pk).update(status="done", done_on=on)
+
+
+def refresh_schedule(measure, today: dt.date | None = None) -> int:
+    """(Re)generate the planned events of a measure from the schedule policy and the risk level."""
+    from .rules import schedule
+
+    today = today or timezone.localdate()
+    if not measure.start_on or not measure.planned_end_on:
+        return 0
+    risk = measure.person.risk_level or "medium"
+    policies = policies_for(measure.kind)
+    planned = schedule.plan(measure.kind, measure.start_on, measure.planned_end_on, risk, policies,
+                            suspensions=_suspensions(measure))
+    existing = {(p.kind, p.due_on): p for p in measure.planned_events.all()}
+    fresh = []
+    for event in planned:
+        if (event.kind, event.due_on) not in existing:
+            fresh.append(models.PlannedEvent(person=measure.person, measure=measure, kind=event.kind,
+                                             due_on=event.due_on, grace_days=getattr(event, "grace_days", 7)))
+    models.PlannedEvent.objects.bulk_create(fresh, batch_size=2000)
+    # future events the plan no longer wants (the end moved, the risk changed) are dropped
+    wanted = {(e.kind, e.due_on) for e in planned}
+    stale = [p.pk for key, p in existing.items() if key not in wanted and p.status == "scheduled" and p.due_on > today]
+    models.PlannedEvent.objects.filter(pk__in=stale).delete()
+    return len(fresh)
+
+
+def policies_for(kind: str):
+    from .rules import schedule
+
+    rows = list(models.SchedulePolicy.objects.filter(measure_kind=kind))
+    if not rows:
+        return schedule.default_policies(kind)
+    return [schedule.Policy(measure_kind=r.measure_kind, risk_level=r.risk_level, phase_from_month=r.phase_from_month,
+                            phase_to_month=r.phase_to_month, checkins=r.checkins, tests=r.tests,
+                            random_tests=r.random_tests, home_visits=r.home_visits, period_months=r.period_months,
+                            grace_days=r.grace_days, source=r.source) for r in rows]
+
+
+def seed_schedule_policies(**kwargs) -> None:
+    """After migrate: the research's example policies, unless the city has its own rows."""
+    from core.context import acting_as
+
+    from .rules import schedule
+
+    if models.SchedulePolicy.objects.exists():
+        return
+    with acting_as(username="system:seed_schedule", channel="system"):
+        for p in schedule.SEED_POLICIES:
+            models.SchedulePolicy(measure_kind=p.measure_kind, risk_level=p.risk_level,
+                                  phase_from_month=p.phase_from_month, phase_to_month=p.phase_to_month,
+                                  period_months=p.period_months, checkins=p.checkins, tests=p.tests,
+                                  random_tests=p.random_tests, home_visits=p.home_visits, grace_days=p.grace_days,
+                                  source=p.source[:300]).save(audit_message="seed policy")
+
+
+def mark_overdue(today: dt.date | None = None) -> int:
+    """Planned events past their due date plus grace become overdue: one UPDATE per distinct grace."""
+    today = today or timezone.localdate()
+    rows = models.PlannedEvent.objects.filter(status="scheduled", due_on__lt=today)
+    count = 0
+    for grace in set(rows.values_list("grace_days", flat=True)):
+        count += rows.filter(grace_days=grace, due_on__lt=today - dt.timedelta(days=grace)).update(status="overdue")
+    return count
+
+
+# --- transfers -------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def request_transfer(user, person, to_area_code: str, reason: str, on: dt.date | None = None):
+    if person.transfers.filter(status=TransferStatus.PENDING).exists():
+        raise ValidationError({"to_area_code": [_("A transfer of this person is already waiting for acceptance.")]})
+    transfer = models.Transfer(person=person, measure=current_measure(person), from_area_code=person.owner_area_code,
+                               to_area_code=to_area_code, reason=reason, requested_on=on or timezone.localdate(),
+                               requested_by=user)
+    transfer.full_clean()
+    transfer.save()
+    log_access(AccessLog.Event.TRANSFER, person, reason=reason, detail={"to": to_area_code, "transfer": transfer.pk})
+    return transfer
+
+
+@transaction.atomic
+def decide_transfer(user, transfer, accept: bool, on: dt.date | None = None):
+    """The receiving area accepts (ownership and access move; 15 days to report; the clock runs on)."""
+    on = on or timezone.localdate()
+    scope = user.scope_for("change")
+    if not scope.is_global and not transfer.to_area_code.startswith(scope.area_prefix or "-"):
+        raise PermissionDenied
+    if transfer.status != TransferStatus.PENDING:
+        raise ValidationError({"status": [_("This transfer has already been decided.")]})
+    transfer.status = TransferStatus.ACCEPTED if accept else TransferStatus.REJECTED
+    transfer.decided_on, transfer.decided_by = on, user
+    if accept:
+        transfer.report_due_on = _clock().report_due(on)
+        person = transfer.person
+        person.owner_area_code = transfer.to_area_code
+        person.residence_area_code = transfer.to_area_code
+        person.save(audit_message="transfer accepted")
+        if transfer.measure:
+            transfer.measure.execution_area_code = transfer.to_area_code
+            transfer.measure.save(audit_message="execution moved (term continues)")
+    transfer.save()
+    log_access(AccessLog.Event.APPROVE, transfer.person, detail={"transfer": transfer.pk, "accepted": accept})
+    return transfer
+
+
+# --- referrals ---------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def refer(person, *, kind: str, need: str, provider_org, consent: bool, on: dt.date | None = None):
+    if not consent:
+        raise ValidationError({"consent": [_("A referral to another body needs the person's consent.")]})
+    referral = models.Referral(person=person, kind=kind, need=need, provider_org=provider_org, consent=consent,
+                               referred_on=on or timezone.localdate())
+    referral.save()
+    return referral
+
+
+@transaction.atomic
+def decide_referral(user, referral, accept: bool, on: dt.date | None = None):
+    if user.org_id != referral.provider_org_id and not user.scope_for("change").is_global:
+        raise PermissionDenied
+    if referral.status != ReferralStatus.PENDING:
+        raise ValidationError({"status": [_("This referral has already been decided.")]})
+    referral.status = ReferralStatus.ACCEPTED if accept else ReferralStatus.REJECTED
+    referral.decided_on = on or timezone.localdate()
+    referral.save()
+    log_access(AccessLog.Event.APPROVE, referral, detail={"accepted": accept})
+    return referral
+
+
+@transaction.atomic
+def complete_referral(user, referral, outcome: str, on: dt.date | None = None):
+    if referral.status != ReferralStatus.ACCEPTED:
+        raise ValidationError({"status": [_("Only an accepted referral can be completed.")]})
+    referral.status, referral.outcome = ReferralStatus.DONE, outcome
+    referral.done_on = on or timezone.localdate()
+    referral.save()
+    return referral

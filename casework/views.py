@@ -1,0 +1,324 @@
+"""Pages of the casework pillar: the person file as a timeline, registration with duplicate pointer
+and break-glass, events recorded from a phone, my tasks, transfers and referrals inboxes."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.audit import log_access
+from core.models import AccessLog
+from core.permissions import ensure_in_scope, model_perm
+from core.unmask import can_unmask
+from core.views import generic
+
+from . import filtersets, forms, models, services, tables
+from .choices import COMMUNITY_KINDS
+
+
+def _require(request, model, action="view"):
+    if not model_perm(request.user, model, action):
+        raise PermissionDenied
+
+
+class PersonListView(generic.ObjectListView):
+    model = models.Person
+    filterset_class = filtersets.PersonFilterSet
+    table_class = tables.PersonTable
+    export_requires_reason = True
+
+
+def _apply_form_errors(form, exc: ValidationError):
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@login_required
+def register(request):
+    _require(request, models.Person, "add")
+    form = forms.PersonRegisterForm(request.POST or None)
+    duplicate = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                person = services.register_person(request.user, **form.cleaned_data)
+                ensure_in_scope(person, request.user, "add")
+        except services.DuplicatePerson as exc:
+            duplicate = exc
+            _apply_form_errors(form, exc)
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        except PermissionDenied:
+            form.add_error(None, _("You can register persons only in your own area."))
+        else:
+            messages.success(request, _("Registered."))
+            return redirect("casework:person_detail", pk=person.pk)
+    return render(request, "casework/register.html", {"form": form, "duplicate": duplicate})
+
+
+def _timeline(person, user):
+    """Everything that happened to a person, newest first, only from the sections the user may see."""
+    items = []
+    for change in person.status_changes.all():
+        items.append((change.on, "status", _("Status: %(status)s") % {"status": change.get_to_status_display()},
+                      f"{change.get_source_display()} {change.document} {change.reason}".strip()))
+    for m in person.measures.all():
+        items.append((m.start_on or m.served_on or m.decided_on or m.created.date(), "measure",
+                      f"{m.get_kind_display()} · {m.state}",
+                      _("planned end %(end)s") % {"end": m.planned_end_on or "—"}))
+    for c in person.contacts.select_related("performed_by"):
+        items.append((c.occurred_on, "contact", f"{c.get_kind_display()} · {c.get_outcome_display()}",
+                      f"{c.performed_by or ''} {c.location}".strip()))
+    if user.sees_section("tests"):
+        for t in person.tests.all():
+            items.append((t.collected_on, "test", f"{t.get_sample_display()} · {t.get_result_display()}",
+                          _("police test") if t.legal_effect else ""))
+    for task in person.police_tasks.all():
+        items.append((task.triggered_on, "police", f"{task.rule_id} · {task.trigger}",
+                      _("reported %(on)s") % {"on": task.reported_on} if task.reported_on
+                      else _("report due %(due)s") % {"due": task.due_on}))
+    if user.sees_section("risk"):
+        for a in person.assessments.all():
+            items.append((a.assessed_on, "risk", _("Risk: %(level)s") % {"level": a.level},
+                          _("next review %(on)s") % {"on": a.next_review_on}))
+    for tr in person.transfers.all():
+        items.append((tr.requested_on, "transfer", _("Transfer %(from)s → %(to)s") % {
+            "from": tr.from_area_code, "to": tr.to_area_code}, tr.get_status_display()))
+    if user.sees_section("assistance"):
+        for r in person.referrals.select_related("provider_org"):
+            items.append((r.referred_on, "referral", f"{r.get_kind_display()} → {r.provider_org}",
+                          r.get_status_display()))
+    if user.sees_section("police_notes"):
+        for note in person.police_notes.all():
+            items.append((note.written_on, "note", _("Police note"), note.text))
+    for incident in person.incidents.all():
+        items.append((incident.occurred_on, "incident", incident.get_kind_display(), incident.get_severity_display()))
+    return sorted(items, key=lambda i: i[0] or dt.date.min, reverse=True)
+
+
+@login_required
+def person_detail(request, pk):
+    _require(request, models.Person)
+    person = get_object_or_404(models.Person.objects.restrict(request.user, "view"), pk=pk)
+    log_access(AccessLog.Event.READ, person)
+    measure = services.current_measure(person)
+    user = request.user
+    return render(request, "casework/person_detail.html", {
+        "person": person, "timeline": _timeline(person, user), "measure": measure,
+        "may_unmask": can_unmask(user, person),
+        "may_change": models.Person.objects.restrict(user, "change").filter(pk=pk).exists(),
+        "sees_tests": user.sees_section("tests"), "sees_risk": user.sees_section("risk"),
+        "sees_assistance": user.sees_section("assistance"),
+        "children": person.children.all() if user.sees_section("assistance") else [],
+        "planned": measure.planned_events.filter(status__in=["scheduled", "overdue"])[:8] if measure else [],
+        "open_tasks": person.police_tasks.filter(reported_on__isnull=True),
+        "pending_transfer": person.transfers.filter(status="pending").first(),
+        "is_community": measure is not None and measure.kind in COMMUNITY_KINDS,
+    })
+
+
+EVENT_FORMS = {"test": forms.TestForm, "contact": forms.ContactForm, "absence": forms.AbsenceForm,
+               "referral": forms.ReferralForm, "transfer": forms.TransferForm, "report": forms.ReportForm,
+               "measure": forms.MeasureForm, "assessment": forms.AssessmentForm}
+
+
+@login_required
+def add_event(request, pk, kind):
+    """One small form per event, usable on a phone; every save goes through the services."""
+    if kind not in EVENT_FORMS:
+        raise PermissionDenied
+    _require(request, models.Person, "change")
+    person = get_object_or_404(models.Person.objects.restrict(request.user, "change"), pk=pk)
+    if kind == "test" and not request.user.sees_section("tests"):
+        raise PermissionDenied
+    form = EVENT_FORMS[kind](request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        measure = services.current_measure(person)
+        try:
+            with transaction.atomic():
+                if kind == "test":
+                    services.record_test(person, sample=data["sample"], collected_on=data["collected_on"],
+                                         result=data["result"], random=data["random"],
+                                         legal_effect=data["legal_effect"], performed_by=request.user)
+                elif kind == "contact":
+                    services.record_contact(person, kind=data["kind"], occurred_on=data["occurred_on"],
+                                            outcome=data["outcome"], location=data["location"], notes=data["notes"],
+                                            performed_by=request.user)
+                elif kind == "absence":
+                    if measure is None:
+                        raise ValidationError({"left_on": [_("There is no open measure to record an absence for.")]})
+                    services.record_absence(measure, **data)
+                elif kind == "referral":
+                    services.refer(person, **data)
+                elif kind == "transfer":
+                    services.request_transfer(request.user, person, data["to_area_code"], data["reason"])
+                elif kind == "report":
+                    if measure is None:
+                        raise ValidationError({"reported_on": [_("There is no open measure.")]})
+                    services.record_report(measure, data["reported_on"], data.get("agreement_signed_on"))
+                elif kind == "measure":
+                    services.open_measure(person, data["kind"], execution_area_code=data["execution_area_code"],
+                                          decided_on=data.get("decided_on"), served_on=data.get("served_on"),
+                                          decision_no=data.get("decision_no", ""),
+                                          ordered_years=data.get("ordered_years") or 3)
+                elif kind == "assessment":
+                    from .risk_service import assess
+
+                    assess(person, factors=_factors_from(request.POST), manual_level=data.get("manual_level", ""),
+                           manual_reason=data.get("manual_reason", ""), user=request.user)
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("casework:person_detail", pk=person.pk)
+    context = {"form": form, "person": person, "kind": kind}
+    if kind == "assessment":
+        from .risk_service import factor_choices
+
+        context["factors"] = factor_choices()
+    return render(request, "casework/event_form.html", context)
+
+
+def _factors_from(post):
+    return {k[7:]: v for k, v in post.items() if k.startswith("factor_") and v not in ("", None)}
+
+
+@login_required
+def break_glass(request, pk):
+    _require(request, models.Person)
+    person = get_object_or_404(models.Person, pk=pk)
+    form = forms.BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.break_glass(request.user, person, form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        else:
+            return redirect("casework:person_detail", pk=person.pk)
+    return render(request, "casework/break_glass.html", {"form": form, "person_id": pk,
+                                                         "hours": services.BREAK_GLASS_HOURS})
+
+
+@login_required
+def my_tasks(request):
+    """A social worker's day: planned contacts and tests due today or overdue, police reports due."""
+    _require(request, models.PlannedEvent)
+    today = timezone.localdate()
+    planned = models.PlannedEvent.objects.restrict(request.user, "view").filter(
+        status__in=["scheduled", "overdue"], due_on__lte=today + dt.timedelta(days=7)).select_related("person")
+    overdue = [p for p in planned if p.status == "overdue" or p.due_on < today]
+    due = [p for p in planned if p not in overdue]
+    police = models.PoliceReportTask.objects.restrict(request.user, "view").filter(
+        reported_on__isnull=True).select_related("person")
+    transfers = models.Transfer.objects.restrict(request.user, "approve").filter(status="pending").select_related(
+        "person")
+    referrals = models.Referral.objects.restrict(request.user, "view").filter(status="pending").select_related(
+        "person", "provider_org")
+    return render(request, "casework/my_tasks.html", {"overdue": overdue[:200], "due": due[:200], "today": today,
+                                                      "police": police[:100], "transfers": transfers[:50],
+                                                      "referrals": referrals[:50]})
+
+
+@login_required
+def decide_transfer(request, pk):
+    transfer = get_object_or_404(models.Transfer.objects.restrict(request.user, "approve"), pk=pk)
+    if request.method == "POST":
+        try:
+            services.decide_transfer(request.user, transfer, request.POST.get("accept") == "1")
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("Transfer decided."))
+    return redirect("casework:my_tasks")
+
+
+@login_required
+def decide_referral(request, pk):
+    referral = get_object_or_404(models.Referral.objects.restrict(request.user, "change"), pk=pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("outcome"):
+                services.complete_referral(request.user, referral, request.POST["outcome"])
+            else:
+                services.decide_referral(request.user, referral, request.POST.get("accept") == "1")
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("Saved."))
+    return redirect(request.POST.get("next") or reverse("casework:my_tasks"))
+
+
+@login_required
+def police_reported(request, pk):
+    task = get_object_or_404(models.PoliceReportTask.objects.restrict(request.user, "change"), pk=pk)
+    if request.method == "POST":
+        services.report_to_police(task, request.user)
+        messages.success(request, _("Marked as reported to the police."))
+    return redirect(request.POST.get("next") or reverse("casework:my_tasks"))
+
+
+class PoliceReportTaskListView(generic.ObjectListView):
+    model = models.PoliceReportTask
+    filterset_class = filtersets.PoliceReportTaskFilterSet
+    table_class = tables.PoliceReportTaskTable
+    select_related = ("person",)
+
+
+class MeasureListView(generic.ObjectListView):
+    model = models.Measure
+    filterset_class = filtersets.MeasureFilterSet
+    table_class = tables.MeasureTable
+    select_related = ("person",)
+
+
+class MeasureDetailView(generic.ObjectDetailView):
+    model = models.Measure
+
+
+class ReferralListView(generic.ObjectListView):
+    model = models.Referral
+    filterset_class = filtersets.ReferralFilterSet
+    table_class = tables.ReferralTable
+    select_related = ("person", "provider_org")
+
+
+class ReferralDetailView(generic.ObjectDetailView):
+    model = models.Referral
+
+
+class TransferListView(generic.ObjectListView):
+    model = models.Transfer
+    filterset_class = filtersets.TransferFilterSet
+    table_class = tables.TransferTable
+    select_related = ("person",)
+
+
+class IncidentListView(generic.ObjectListView):
+    model = models.Incident
+    filterset_class = filtersets.IncidentFilterSet
+    table_class = tables.IncidentTable
+
+
+class IncidentDetailView(generic.ObjectDetailView):
+    model = models.Incident
+
+
+class IncidentEditView(generic.ObjectEditView):
+    model = models.Incident
+    form_class = forms.IncidentForm
+
+
+class BreakGlassListView(generic.ObjectListView):
+    """The weekly review list of break-glass accesses in one's area."""
+
+    model = models.BreakGlass
+    filterset_class = filtersets.BreakGlassFilterSet
+    table_class = tables.BreakGlassTable
+    select_related = ("user", "person", "reviewed_by")
