@@ -122,6 +122,34 @@ def _redacted(value):
     return value
 
 
+def log_changes_bulk(objects, action: str = "create", message: str = "") -> int:
+    """One change-log row per object, appended to the chain in one go (bulk loads, demo data):
+    the chain head is locked once and the rows are inserted together."""
+    objects = list(objects)
+    if not objects:
+        return 0
+    actor = current_actor()
+    now = timezone.now()
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=ChangeLog.chain_name)
+        seq, prev = head.last_seq, head.last_hash
+        records = []
+        for obj in objects:
+            seq += 1
+            record = ChangeLog(action=action, before=None, after=serialize_instance(obj), message=message[:300],
+                               seq=seq, time=now, user_id=actor.user_id, username=actor.username[:150],
+                               ip=actor.ip, request_id=actor.request_id, channel=actor.channel,
+                               object_type=obj._meta.label_lower, object_id=str(obj.pk)[:64],
+                               object_repr=str(obj)[:200], prev_hash=prev)
+            record.row_hash = compute_row_hash(record)
+            prev = record.row_hash
+            records.append(record)
+        ChangeLog.objects.bulk_create(records, batch_size=1000)
+        head.last_seq, head.last_hash = seq, prev
+        head.save(update_fields=["last_seq", "last_hash"])
+    return len(records)
+
+
 def log_access(event: str, obj=None, *, result: str = AccessLog.Result.SUCCESS, reason: str = "",
                detail: dict | None = None, object_type: str = "", object_id: str = "", object_repr: str = ""):
     # search terms and filters may carry ID or phone numbers: the log keeps them masked

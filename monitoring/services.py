@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import log_change
+from core.audit import log_changes_bulk
 
 from . import models
 from .choices import SampleType
@@ -86,9 +86,9 @@ def bulk_create_audited(objects: list, message: str) -> list:
     if not objects:
         return objects
     model = type(objects[0])
-    created = model.objects.bulk_create(objects, batch_size=2000)
-    for obj in created:
-        log_change(obj, "create", message=message)
+    with transaction.atomic():
+        created = model.objects.bulk_create(objects, batch_size=2000)
+        log_changes_bulk(created, "create", message=message)
     return created
 
 

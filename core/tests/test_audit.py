@@ -142,3 +142,14 @@ def test_hash_links_each_row_to_its_predecessor(city):
     for previous, row in zip(rows, rows[1:]):
         assert row.prev_hash == previous.row_hash
         assert row.seq == previous.seq + 1
+
+
+def test_bulk_appends_keep_the_chain(city):
+    from core.audit import log_changes_bulk
+    from orgs.models import Organization
+
+    orgs = Organization.objects.bulk_create([Organization(name=f"批量{i}", area_code="320508001", type="school")
+                                             for i in range(50)])
+    assert log_changes_bulk(orgs, "create", message="bulk") == 50
+    assert ChangeLog.objects.filter(message="bulk").count() == 50
+    assert verify_all() == []
