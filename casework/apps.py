@@ -11,7 +11,7 @@ class CaseworkConfig(AppConfig):
 
         from jindu import navigation
 
-        from . import demo  # noqa: F401  (registers the demo builder)
+        from . import demo, imports  # noqa: F401  (registers the demo builder and the imports)
         from .services import seed_schedule_policies
 
         post_migrate.connect(seed_schedule_policies, sender=self)

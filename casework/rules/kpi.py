@@ -148,11 +148,6 @@ class Assistance:
     done_on: Optional[date] = None
 
 
-def _registered(p: Person, d: date) -> bool:
-    s = p.status_on(d)
-    return s is not None and s not in NOT_REGISTERED
-
-
 def _social_under_control(p: Person, d: date) -> bool:
     """在册, under dynamic control and in society on ``d``: not 羁押/服刑/强戒, not 戒断三年."""
     s = p.status_on(d)

@@ -259,6 +259,8 @@ def plan(kind: str, start: date, end: date, risk: Union[str, Callable[[date], st
         raise ValueError("a plan needs a start and an end date")
     if end < start:
         raise ValueError(f"the term ends ({end}) before it starts ({start})")
+    if not callable(risk) and risk not in RISK_LEVELS:
+        raise ValueError(f"risk level {risk!r} is not one of {RISK_LEVELS}")
     rows = _as_rows(policies)
     suspensions = list(suspensions)
     if not suspensions and not callable(risk):
@@ -296,8 +298,9 @@ def plan_many(kind: str, starts: Sequence[date], ends: Sequence[date], risks: Un
     def bound(m: int) -> np.ndarray:
         if m not in cache:
             ms = month0 + np.timedelta64(m, "M")
-            length = ((ms + np.timedelta64(1, "M")).astype("datetime64[D]") - ms.astype("datetime64[D]")).astype(np.int64)
-            cache[m] = ms.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, length - 1) + epoch
+            first = ms.astype("datetime64[D]")
+            length = ((ms + np.timedelta64(1, "M")).astype("datetime64[D]") - first).astype(np.int64)
+            cache[m] = first.astype(np.int64) + np.minimum(dom, length - 1) + epoch
         return cache[m]
 
     parts = {"person": [], "kind": [], "due": [], "from": [], "grace": []}

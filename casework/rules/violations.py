@@ -158,7 +158,7 @@ def is_unauthorised(absence: Any, today: date, *, inclusive_days: bool = False) 
     return absence_days(absence, today, inclusive_days=inclusive_days) >= NOTICE_DAYS
 
 
-def _unauthorised_spans(absences, term_start, stop, today, inclusive_days):
+def _unauthorised_spans(absences, stop, today, inclusive_days):
     """(becomes_unauthorised_on, left_on, end_exclusive, id) for unauthorised absences inside the term."""
     shift = 1 if inclusive_days else 0
     out = []
@@ -206,7 +206,7 @@ def absence_triggers(absences: Iterable[Any], *, term_start: date, today: date, 
     """
     absences = list(absences)
     stop = _limit(term_end, today)
-    spans = _unauthorised_spans(absences, term_start, stop, today, inclusive_days)
+    spans = _unauthorised_spans(absences, stop, today, inclusive_days)
     triggers = []
 
     departures, seen = [], set()
@@ -344,7 +344,7 @@ def evaluate(*, kind: Optional[str] = None, start_on: Optional[date], served_on:
              contacts: Iterable[Any] = (), today: date, end_on: Optional[date] = None,
              sla_days: int = POLICE_REPORT_SLA_DAYS, good_reason: bool = False, order_id: Any = None,
              lost_contact_n: int = LOST_CONTACT_N, grace_days: int = DEFAULT_GRACE_DAYS,
-             inclusive_days: bool = False) -> list[Trigger]:
+             inclusive_days: bool = False, windows: dict = DETECTION_WINDOWS) -> list[Trigger]:
     """Every trigger of one measure, sorted by date.
 
     Art.14/20/21 apply to the community kinds (社区戒毒, and 社区康复 through 禁毒法 Art.48 [S2]); ``kind=None`` is
@@ -362,7 +362,8 @@ def evaluate(*, kind: Optional[str] = None, start_on: Optional[date], served_on:
     if community and start_on is not None:
         out += serious_violations(tests, absences, term_start=start_on, today=today, term_end=end_on,
                                   sla_days=sla_days, inclusive_days=inclusive_days)
-        out += positive_triggers(tests, term_start=start_on, today=today, term_end=end_on, sla_days=sla_days)
+        out += positive_triggers(tests, term_start=start_on, today=today, term_end=end_on, sla_days=sla_days,
+                                 windows=windows)
     contacts = list(contacts)
     if contacts:
         out += lost_contact_triggers(contacts, today=today, n=lost_contact_n, grace_days=grace_days,

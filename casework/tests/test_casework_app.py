@@ -328,3 +328,46 @@ def test_demo_violations_fire_exactly_where_injected(db):
             assert expected in rules, (person.pk, expected, rules)
         else:  # boundary cases (2 refusals, 30 days away) and ordinary persons raise nothing
             assert not rules & {"C20-1", "C20-2", "C20-3", "C21-P", "C14-R"}, (person.pk, expected, rules)
+
+
+def test_ledger_and_test_result_imports(orgs):
+    import io
+
+    from openpyxl import Workbook
+
+    from core import imports as pipeline
+    from core.models import ImportBatch
+    from casework.imports import PERSONS, TESTS
+
+    office = make_user("gusu_office", "district_office", "320508")
+    new_id = make_id_number("320508", dt.date(1985, 6, 1), 7)
+
+    def book(headers, rows):
+        wb = Workbook()
+        wb.active.append(headers)
+        for row in rows:
+            wb.active.append(row)
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        return buffer.getvalue()
+
+    persons = book(["姓名", "身份证号", "户籍地区划代码", "居住地区划代码"],
+                   [["陈七", new_id, "320508001", "320508001"], ["周八", "110105194912310021", "320508001",
+                                                                "320508001"]])
+    bad = pipeline.start_import(PERSONS, office, "ledger.xlsx", persons)
+    assert [(e["row"], e["column"]) for e in bad.errors] == [(3, "身份证号")]
+    good = pipeline.start_import(PERSONS, office, "ledger2.xlsx", book(["姓名", "身份证号", "户籍地区划代码",
+                                                                       "居住地区划代码"],
+                                                                      [["陈七", new_id, "320508001", "320508001"]]))
+    pipeline.commit(good, office)
+    assert models.Person.objects.count() == 1
+    again = pipeline.start_import(PERSONS, office, "ledger3.xlsx", book(["姓名", "身份证号", "户籍地区划代码",
+                                                                        "居住地区划代码", "备注"],
+                                                                       [["陈七", new_id, "320508001", "320508001",
+                                                                         "x"]]))
+    assert (again.rows_created, again.rows_unchanged) == (0, 1)
+    tests = pipeline.start_import(TESTS, office, "tests.xlsx", book(["身份证号", "样本", "采样日期", "结果"],
+                                                                   [[new_id, "尿检", "2026-03-05", "阴性"]]))
+    assert tests.status == ImportBatch.Status.READY, tests.errors
+    pipeline.commit(tests, office)
+    assert models.DrugTest.objects.get().result == "negative"

@@ -84,6 +84,8 @@ def test_nothing_after_an_early_end_and_nothing_for_kinds_without_rows():
     assert s.plan("aftercare", START, END) == []
     with pytest.raises(ValueError, match="before it starts"):
         s.plan(CT, END, START)
+    with pytest.raises(ValueError, match="not one of"):
+        s.plan(CT, START, END, "red")
 
 
 def test_custom_policies():
