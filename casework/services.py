@@ -124,7 +124,7 @@ def open_measure(person, kind: str, *, execution_area_code: str, decided_on=None
     elif kind == MeasureKind.COMPULSORY_ISOLATION:
         if decided_on is None:
             raise ValidationError({"decided_on": [_("Compulsory isolation needs the decision date.")]})
-        measure.state = "active"
+        measure.state = "admitted"
         measure.start_on = decided_on
         measure.planned_end_on = clock.planned_end(kind, decided_on)
     else:
@@ -153,7 +153,7 @@ def record_report(measure, reported_on: dt.date, agreement_signed_on: dt.date | 
     measure.start_on = reported_on
     measure.agreement_signed_on = agreement_signed_on
     measure.state = "active" if agreement_signed_on else "reported"
-    measure.planned_end_on = clock.planned_end(measure.kind, reported_on, years=measure.ordered_years,
+    measure.planned_end_on = clock.planned_end(measure.kind, reported_on, years=_years(measure),
                                                suspensions=_suspensions(measure))
     measure.save(audit_message="reported")
     refresh_schedule(measure)
@@ -187,9 +187,14 @@ def resume(measure, on: dt.date):
     return measure
 
 
+def _years(measure):
+    """Only 社区康复 (≤ 3), 临时管控 and 后续照管 take an ordered length; the others have theirs by law."""
+    return measure.ordered_years if measure.kind in ("community_rehab", "temporary_control", "aftercare") else None
+
+
 def recompute_end(measure):
     if measure.start_on:
-        measure.planned_end_on = _clock().planned_end(measure.kind, measure.start_on, years=measure.ordered_years,
+        measure.planned_end_on = _clock().planned_end(measure.kind, measure.start_on, years=_years(measure),
                                                       suspensions=_suspensions(measure),
                                                       extension_days=measure.extension_days,
                                                       early_release_on=measure.early_release_on)
@@ -259,8 +264,11 @@ def evaluate_rules(measure, today: dt.date | None = None) -> list:
     absences = [violations.AbsenceRecord(id=a.pk, left_on=a.left_on, returned_on=a.returned_on,
                                          written_notice=a.written_notice, authorised=a.authorised)
                 for a in measure.absences.all()]
+    contacts = [violations.PlannedContact(id=p.pk, due_on=p.due_on, done_on=p.done_on, grace_days=p.grace_days)
+                for p in measure.planned_events.filter(kind__in=["checkin", "home_visit"], due_on__lte=today)]
     triggers = violations.evaluate(kind=measure.kind, start_on=measure.start_on, served_on=measure.served_on,
-                                   reported_on=measure.reported_on, tests=tests, absences=absences, today=today,
+                                   reported_on=measure.reported_on, tests=tests, absences=absences,
+                                   contacts=contacts, today=today,
                                    end_on=measure.planned_end_on, sla_days=POLICE_REPORT_SLA_DAYS,
                                    order_id=measure.pk)
     created = []

@@ -125,7 +125,13 @@ def test_authorised_absence_does_not_count(person):
     measure = community_measure(person, dt.date(2025, 1, 1))
     services.record_absence(measure, left_on=dt.date(2025, 4, 1), returned_on=dt.date(2025, 6, 1),
                             written_notice=True, authorised=True)
-    assert not models.PoliceReportTask.objects.filter(measure=measure).exists()
+    assert not models.PoliceReportTask.objects.filter(measure=measure, rule_id__startswith="C20").exists()
+
+
+def test_missed_contacts_raise_lost_contact(person):
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    services.evaluate_rules(measure, today=dt.date(2025, 3, 20))
+    assert models.PoliceReportTask.objects.filter(measure=measure, rule_id="L01").exists()
 
 
 def test_positive_test_during_the_measure_is_reported(person):

@@ -1,0 +1,172 @@
+"""Casework indicators K01–K13 for a period and the areas in a user's scope.
+
+The formulas are the pure functions of casework.rules.kpi (research §5); this module reads the
+facts the user may see, groups them by district (the person's managing area), and rolls districts
+up by summing numerators and denominators, never by averaging rates. Every figure keeps the ids of
+the units behind it, so a number drills down to its persons.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .rules import kpi
+from .rules.dates import Period
+
+from . import models
+
+TRIGGER_KIND = {"C20-1": "serious_violation", "C20-2": "serious_violation", "C20-3": "serious_violation",
+                "C21-P": "positive_test", "C14-R": "missed_report", "L01": "lost_contact"}
+
+
+def parse_period(text: str) -> tuple[Period, str]:
+    """"2026-10" (month), "2026-Q3" (quarter) or "2026" (year)."""
+    text = (text or "").strip()
+    if "-Q" in text:
+        year, quarter = text.split("-Q")
+        return Period.quarter(int(year), int(quarter)), text
+    if "-" in text:
+        year, month = text.split("-")
+        return Period.month(int(year), int(month)), text
+    if text:
+        return Period.year(int(text)), text
+    today = dt.date.today()
+    last = (today.replace(day=1) - dt.timedelta(days=1))
+    return Period.month(last.year, last.month), f"{last:%Y-%m}"
+
+
+@dataclass
+class Figure:
+    numerator: frozenset
+    denominator: frozenset
+
+    @property
+    def rate(self):
+        return len(self.numerator) / len(self.denominator) if self.denominator else None
+
+
+class Facts:
+    """Everything K01–K13 need, read once for the persons a user may see."""
+
+    def __init__(self, persons_qs):
+        self.person_area = dict(persons_qs.values_list("pk", "owner_area_code"))
+        ids = list(self.person_area)
+        statuses = defaultdict(list)
+        for person_id, on, status in models.StatusChange.objects.filter(person_id__in=ids).values_list(
+                "person_id", "on", "to_status"):
+            statuses[person_id].append((on, status))
+        uses = defaultdict(list)
+        for person_id, on in models.DrugTest.objects.filter(person_id__in=ids, result="positive").values_list(
+                "person_id", "collected_on"):
+            uses[person_id].append(on)
+        self.persons = [kpi.Person(id=pk, registered_on=created.date(), statuses=tuple(statuses[pk]),
+                                   first_found_on=first, use_findings=tuple(uses[pk]))
+                        for pk, created, first in persons_qs.values_list("pk", "created", "first_found_on")]
+        measures = list(models.Measure.objects.filter(person_id__in=ids).values(
+            "pk", "person_id", "kind", "served_on", "decided_on", "reported_on", "agreement_signed_on", "ended_on",
+            "state", "start_on"))
+        self.orders = [kpi.Order(id=m["pk"], person_id=m["person_id"], kind=m["kind"],
+                                 ordered_on=m["served_on"] or m["decided_on"] or m["start_on"] or dt.date.min,
+                                 served_on=m["served_on"], reported_on=m["reported_on"],
+                                 agreement_signed_on=m["agreement_signed_on"],
+                                 lawfully_terminated_on=m["ended_on"] if m["state"] == "terminated" else None)
+                       for m in measures]
+        aftercare_start = defaultdict(list)
+        for m in measures:
+            if m["kind"] == "aftercare" and m["start_on"]:
+                aftercare_start[m["person_id"]].append(m["start_on"])
+        self.follow_ups = [kpi.FollowUp(id=m["pk"], person_id=m["person_id"], start_on=m["start_on"],
+                                        relapse_dates=tuple(d for d in uses[m["person_id"]] if d >= m["start_on"]))
+                           for m in measures if m["kind"] == "aftercare" and m["start_on"]]
+        self.releases = [kpi.Release(id=m["pk"], person_id=m["person_id"], released_on=m["ended_on"],
+                                     aftercare_on=min((d for d in aftercare_start[m["person_id"]]
+                                                       if d >= m["ended_on"]), default=None))
+                         for m in measures if m["kind"] == "compulsory_isolation" and m["ended_on"]]
+        self.verifications = [kpi.Verification(person_id=p, on=on, face_to_face=k in ("checkin", "home_visit", "talk"))
+                              for p, on, k in models.ContactEvent.objects.filter(
+                                  person_id__in=ids, outcome="met").values_list("person_id", "occurred_on", "kind")]
+        self.assessments = [kpi.AssessmentRec(person_id=p, assessed_on=a, next_review_on=n)
+                            for p, a, n in models.RiskAssessment.objects.filter(person_id__in=ids).values_list(
+                                "person_id", "assessed_on", "next_review_on")]
+        self.planned_qs = models.PlannedEvent.objects.filter(person_id__in=ids)
+        self.triggers = [kpi.TriggerRec(id=pk, kind=TRIGGER_KIND.get(rule, "serious_violation"), on=on,
+                                        police_report_due=due, reported_on=reported)
+                         for pk, rule, on, due, reported in models.PoliceReportTask.objects.filter(
+                             person_id__in=ids).values_list("pk", "rule_id", "triggered_on", "due_on", "reported_on")]
+        self.trigger_person = dict(models.PoliceReportTask.objects.filter(person_id__in=ids).values_list("pk",
+                                                                                                      "person_id"))
+        self.transfers = [kpi.TransferRec(id=pk, person_id=p, initiated_on=req,
+                                          accepted_on=dec if status == "accepted" else None, reported_on=rep,
+                                          cancelled=status == "rejected")
+                          for pk, p, req, dec, rep, status in models.Transfer.objects.filter(
+                              person_id__in=ids).values_list("pk", "person_id", "requested_on", "decided_on",
+                                                             "reported_on", "status")]
+        referrals = list(models.Referral.objects.filter(person_id__in=ids).values_list(
+            "person_id", "referred_on", "status", "done_on"))
+        self.needs = [kpi.Need(person_id=p, identified_on=on) for p, on, _s, _d in referrals]
+        self.assistance = [kpi.Assistance(person_id=p, status=s, done_on=d) for p, _on, s, d in referrals]
+
+    def planned_in(self, period: Period):
+        return [kpi.PlannedRec(id=pk, person_id=p, kind=k, due_on=due, done_on=done)
+                for pk, p, k, due, done in self.planned_qs.filter(due_on__gte=period.start, due_on__lt=period.end)
+                .values_list("pk", "person_id", "kind", "due_on", "done_on")]
+
+
+
+def compute(user, period: Period, *, area_prefix: str = "") -> dict:
+    """{"rows": [{"district", "figures": {code: Figure}}], "total": {code: Figure}}, in the user's scope."""
+    persons = models.Person.objects.restrict(user, "view")
+    if area_prefix:
+        persons = persons.filter(owner_area_code__startswith=area_prefix)
+    facts = Facts(persons)
+    person_of = {
+        "order": {o.id: o.person_id for o in facts.orders},
+        "planned_event": None,
+        "follow_up": {f.id: f.person_id for f in facts.follow_ups},
+        "release": {r.id: r.person_id for r in facts.releases},
+        "trigger": facts.trigger_person,
+        "transfer": {t.id: t.person_id for t in facts.transfers},
+    }
+    planned = facts.planned_in(period)
+    person_of["planned_event"] = {p.id: p.person_id for p in planned}
+    results = {
+        "K01": kpi.k01_ids(facts.orders, period), "K02": kpi.k02_ids(facts.orders, period),
+        "K03": kpi.k03_ids(facts.persons, period), "K04": kpi.k04_ids(facts.persons, facts.verifications, period),
+        "K05": kpi.k05_ids(facts.persons, facts.assessments, period), "K06": kpi.k06_ids(planned, period),
+        "K07": kpi.k07_ids(facts.persons, period), "K08": kpi.k08_ids(facts.follow_ups, period),
+        "K09": kpi.k09_ids(facts.persons, period), "K10": kpi.k10_ids(facts.releases, period),
+        "K11": kpi.k11_ids(facts.triggers, period), "K12": kpi.k12_ids(facts.transfers, period),
+        "K13": kpi.k13_ids(facts.needs, facts.assistance, period),
+    }
+    by_district = defaultdict(dict)
+    total = {}
+    for code, (numerator, denominator) in results.items():
+        unit = kpi.KPIS[code][3]
+        mapping = person_of.get(unit)
+        district_of = (lambda ident: (facts.person_area.get(ident) or "")[:6]) if unit == "person" else \
+            (lambda ident, m=mapping: (facts.person_area.get(m.get(ident)) or "")[:6])
+        split = defaultdict(lambda: (set(), set()))
+        for ident in denominator:
+            split[district_of(ident)][1].add(ident)
+        for ident in numerator:
+            split[district_of(ident)][0].add(ident)
+        for district, (num, den) in split.items():
+            by_district[district][code] = Figure(frozenset(num), frozenset(den))
+        total[code] = Figure(frozenset(numerator), frozenset(denominator))
+    rows = [{"district": d, "figures": figs} for d, figs in sorted(by_district.items())]
+    return {"rows": rows, "total": total, "person_of": person_of}
+
+
+def drill_persons(result: dict, code: str, part: str, district: str = "") -> list:
+    """The person ids behind one figure (numerator or denominator), optionally of one district."""
+    figures = result["total"] if not district else next((r["figures"] for r in result["rows"]
+                                                         if r["district"] == district), {})
+    figure = figures.get(code)
+    if figure is None:
+        return []
+    ids = figure.numerator if part == "numerator" else figure.denominator
+    unit = kpi.KPIS[code][3]
+    if unit == "person":
+        return sorted(ids)
+    mapping = result["person_of"].get(unit) or {}
+    return sorted({mapping[i] for i in ids if i in mapping})
