@@ -19,6 +19,7 @@ class CaseworkConfig(AppConfig):
         for label, url_name, resource in [
             (_("My tasks"), "casework:my_tasks", "casework.plannedevent"),
             (_("Registered persons"), "casework:person_list", "casework.person"),
+            (_("Indicators K01–K13"), "casework:indicators", "casework.person"),
             (_("Register a person"), "casework:person_add", "casework.person"),
             (_("Measures"), "casework:measure_list", "casework.measure"),
             (_("Police report tasks"), "casework:policereporttask_list", "casework.policereporttask"),

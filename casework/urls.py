@@ -7,6 +7,8 @@ from . import models, views
 app_name = "casework"
 urlpatterns = [
     path("", views.my_tasks, name="my_tasks"),
+    path("indicators/", views.indicators, name="indicators"),
+    path("indicators/drill/", views.indicator_drill, name="indicator_drill"),
     path("persons/", views.PersonListView.as_view(), name="person_list"),
     path("persons/register/", views.register, name="person_add"),
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),

@@ -322,3 +322,65 @@ class BreakGlassListView(generic.ObjectListView):
     filterset_class = filtersets.BreakGlassFilterSet
     table_class = tables.BreakGlassTable
     select_related = ("user", "person", "reviewed_by")
+
+
+@login_required
+def indicators(request):
+    """K01–K13 for a period, by district of the user's scope, summed up (never averaged)."""
+    from . import indicators as ind
+    from .rules import kpi
+
+    _require(request, models.Person)
+    period, label = ind.parse_period(request.GET.get("period", ""))
+    result = ind.compute(request.user, period)
+    codes = list(kpi.KPIS)
+    from geo.models import Division
+
+    names = dict(Division.objects.filter(code__in=[r["district"] for r in result["rows"]]).values_list("code",
+                                                                                                     "name"))
+    drill = reverse("casework:indicator_drill")
+
+    def cells(figures, district=""):
+        out = []
+        for code in codes:
+            figure = figures.get(code)
+            if figure is None or not figure.denominator:
+                out.append(None)
+                continue
+            base = f"{drill}?kpi={code}&period={label}&district={district}"
+            out.append({"num": len(figure.numerator), "den": len(figure.denominator),
+                        "rate": round(100 * figure.rate, 1), "num_url": base + "&part=numerator",
+                        "den_url": base + "&part=denominator"})
+        return out
+
+    rows = [{"name": names.get(r["district"], r["district"] or "—"), "cells": cells(r["figures"], r["district"])}
+            for r in result["rows"]]
+    return render(request, "casework/indicators.html", {
+        "period_label": label, "codes": [(c, kpi.KPIS[c][0]) for c in codes], "rows": rows,
+        "total": cells(result["total"])})
+
+
+@login_required
+def indicator_drill(request):
+    """The persons behind one figure (numerator or denominator), within the user's scope."""
+    from . import indicators as ind
+    from .rules import kpi
+
+    _require(request, models.Person)
+    code = request.GET.get("kpi", "K03")
+    if code not in kpi.KPIS:
+        raise PermissionDenied
+    period, label = ind.parse_period(request.GET.get("period", ""))
+    part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
+    result = ind.compute(request.user, period)
+    ids = ind.drill_persons(result, code, part, request.GET.get("district", ""))
+    persons = models.Person.objects.restrict(request.user, "view").filter(pk__in=ids)
+    log_access(AccessLog.Event.SEARCH, object_type="casework.indicator",
+               detail={"kpi": code, "period": label, "part": part, "rows": len(ids)})
+    table = tables.PersonTable(persons, request=request)
+    from django_tables2 import RequestConfig
+
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    return render(request, "casework/indicator_drill.html", {"table": table, "code": code, "name": kpi.KPIS[code][0],
+                                                             "period_label": label, "part": part,
+                                                             "district": request.GET.get("district", "")})

@@ -377,3 +377,31 @@ def test_ledger_and_test_result_imports(orgs):
     assert tests.status == ImportBatch.Status.READY, tests.errors
     pipeline.commit(tests, office)
     assert models.DrugTest.objects.get().result == "negative"
+
+
+def test_indicators_on_a_hand_computed_fixture(client, orgs):
+    """Two reported on time, one refused (K01 = 2/3 in Jan 2026); the drill-down lists exactly them."""
+    office = make_user("gusu_office", "district_office", "320508")
+    people = [services.register_person(office, name=f"人{i}", id_number=make_id_number("320508", dt.date(1990, 1, 1),
+                                                                                       200 + i),
+                                       household_area_code="320508001", residence_area_code="320508001")
+              for i in range(3)]
+    served = dt.date(2025, 12, 20)  # report due 2026-01-04
+    for i, person in enumerate(people):
+        measure = services.open_measure(person, "community_treatment", execution_area_code="320508001",
+                                        served_on=served)
+        if i < 2:
+            services.record_report(measure, served + dt.timedelta(days=5 + i))
+    from casework import indicators as ind
+
+    period, _label = ind.parse_period("2026-01")
+    result = ind.compute(office, period)
+    k01 = result["total"]["K01"]
+    assert (len(k01.numerator), len(k01.denominator)) == (2, 3)
+    assert [r["district"] for r in result["rows"]] == ["320508"]
+    assert ind.drill_persons(result, "K01", "numerator") == sorted(p.pk for p in people[:2])
+    login_client(client, office)
+    page = client.get("/casework/indicators/?period=2026-01")
+    assert page.status_code == 200 and "66.7%" in page.content.decode()
+    drill = client.get("/casework/indicators/drill/?kpi=K01&period=2026-01&part=denominator")
+    assert drill.status_code == 200 and len(drill.context["table"].rows) == 3
