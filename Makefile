@@ -39,6 +39,7 @@ test: install
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/monitoring.py
+	$(PY) bench/casework.py
 
 messages: install
 	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var \

@@ -118,3 +118,18 @@ class IncidentForm(forms.ModelForm):
         model = models.Incident
         fields = ["occurred_on", "kind", "severity", "area_code", "persons", "description", "high_risk_trigger"]
         widgets = {"occurred_on": DATE}
+
+
+class ChildForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=60)
+    birth_date = forms.DateField(label=_("date of birth"), widget=DATE)
+    guardianship = forms.ChoiceField(label=_("guardianship"), choices=choices.Guardianship.choices)
+    needs = forms.CharField(label=_("needs"), max_length=300, required=False)
+
+    def clean_birth_date(self):
+        import datetime as dt
+
+        born = self.cleaned_data["birth_date"]
+        if born > dt.date.today() or (dt.date.today() - born).days > 18 * 366:
+            raise forms.ValidationError(_("Only minor children are recorded here."))
+        return born

@@ -446,3 +446,33 @@ def complete_referral(user, referral, outcome: str, on: dt.date | None = None):
     referral.done_on = on or timezone.localdate()
     referral.save()
     return referral
+
+
+@transaction.atomic
+def record_child(person, *, name: str, birth_date: dt.date, guardianship: str, needs: str = ""):
+    """A minor child of a registered person (PIPL: a child's data is sensitive); a child without a
+    carer (事实无人抚养) is referred to civil affairs by the worker."""
+    child = models.Child(person=person, name=name.strip(), birth_date=birth_date, guardianship=guardianship,
+                         needs=needs)
+    child.save()
+    return child
+
+
+def abstinence_candidates(persons_qs, today: dt.date | None = None):
+    """Persons the rules find eligible for 戒断三年未复吸 (条例 Art.7): three years since the last use,
+    release or positive finding. Only a police confirmation changes their status."""
+    from .rules import clock
+
+    today = today or timezone.localdate()
+    out = []
+    for person in persons_qs.exclude(status__in=["abstinent_3y", "deceased", "emigrated"]).prefetch_related(
+            "measures", "tests"):
+        releases = [m.ended_on for m in person.measures.all() if m.ended_on]
+        positives = [t.collected_on for t in person.tests.all() if t.result == "positive"]
+        last_use = person.last_confirmed_use_on or person.first_found_on
+        if last_use is None:
+            continue
+        result = clock.abstinence(last_use, releases, positives, today=today)
+        if result[1]:
+            out.append((person, result[0]))
+    return out

@@ -125,7 +125,7 @@ def person_detail(request, pk):
 
 EVENT_FORMS = {"test": forms.TestForm, "contact": forms.ContactForm, "absence": forms.AbsenceForm,
                "referral": forms.ReferralForm, "transfer": forms.TransferForm, "report": forms.ReportForm,
-               "measure": forms.MeasureForm, "assessment": forms.AssessmentForm}
+               "measure": forms.MeasureForm, "assessment": forms.AssessmentForm, "child": forms.ChildForm}
 
 
 @login_required
@@ -136,6 +136,8 @@ def add_event(request, pk, kind):
     _require(request, models.Person, "change")
     person = get_object_or_404(models.Person.objects.restrict(request.user, "change"), pk=pk)
     if kind == "test" and not request.user.sees_section("tests"):
+        raise PermissionDenied
+    if kind in ("child", "referral") and not request.user.sees_section("assistance"):
         raise PermissionDenied
     form = EVENT_FORMS[kind](request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -157,6 +159,8 @@ def add_event(request, pk, kind):
                     services.record_absence(measure, **data)
                 elif kind == "referral":
                     services.refer(person, **data)
+                elif kind == "child":
+                    services.record_child(person, **data)
                 elif kind == "transfer":
                     services.request_transfer(request.user, person, data["to_area_code"], data["reason"])
                 elif kind == "report":
@@ -221,9 +225,26 @@ def my_tasks(request):
         "person")
     referrals = models.Referral.objects.restrict(request.user, "view").filter(status="pending").select_related(
         "person", "provider_org")
+    candidates = []
+    if request.user.has_resource_perm("casework.statuschange", "add") and request.user.sees_section("police_notes"):
+        candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
     return render(request, "casework/my_tasks.html", {"overdue": overdue[:200], "due": due[:200], "today": today,
                                                       "police": police[:100], "transfers": transfers[:50],
-                                                      "referrals": referrals[:50]})
+                                                      "referrals": referrals[:50], "candidates": candidates})
+
+
+@login_required
+def confirm_abstinence(request, pk):
+    """The police confirm 戒断三年未复吸: dynamic control stops, the record stays (条例 Art.7)."""
+    _require(request, models.StatusChange, "add")
+    person = get_object_or_404(models.Person.objects.restrict(request.user, "change"), pk=pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            services.change_status(person, "abstinent_3y", timezone.localdate(), "police",
+                                   reason=request.POST.get("reason", "戒断三年未复吸"))
+            log_access(AccessLog.Event.APPROVE, person, detail={"status": "abstinent_3y"})
+        messages.success(request, _("Confirmed: no further dynamic control."))
+    return redirect("casework:my_tasks")
 
 
 @login_required

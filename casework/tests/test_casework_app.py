@@ -405,3 +405,29 @@ def test_indicators_on_a_hand_computed_fixture(client, orgs):
     assert page.status_code == 200 and "66.7%" in page.content.decode()
     drill = client.get("/casework/indicators/drill/?kpi=K01&period=2026-01&part=denominator")
     assert drill.status_code == 200 and len(drill.context["table"].rows) == 3
+
+
+def test_three_years_abstinent_leaves_dynamic_control(client, orgs):
+    police = make_user("cop", "police", "320508")
+    person = services.register_person(police, name="钱九", id_number=make_id_number("320508", dt.date(1980, 2, 2), 9),
+                                      household_area_code="320508001", residence_area_code="320508001",
+                                      first_found_on=timezone.localdate() - dt.timedelta(days=4 * 365))
+    candidates = [p.pk for p, _since in services.abstinence_candidates(models.Person.objects.all())]
+    assert candidates == [person.pk]
+    services.record_test(person, sample="hair", collected_on=timezone.localdate() - dt.timedelta(days=300),
+                         result="positive")  # a finding inside the last three years resets the clock
+    assert services.abstinence_candidates(models.Person.objects.all()) == []
+    models.DrugTest.objects.all().delete()
+    models.Person.objects.filter(pk=person.pk).update(last_confirmed_use_on=None)
+    login_client(client, police)
+    assert client.post(f"/casework/persons/{person.pk}/abstinence/").status_code == 302
+    person.refresh_from_db()
+    assert person.status == "abstinent_3y" and person.in_control is False
+
+
+def test_children_are_recorded_only_by_those_who_see_assistance(client, person, worker):
+    login_client(client, worker)
+    response = client.post(f"/casework/persons/{person.pk}/add/child/", {
+        "name": "小明", "birth_date": "2018-05-01", "guardianship": "none", "needs": "事实无人抚养"})
+    assert response.status_code == 302
+    assert models.Child.objects.get().guardianship == "none"
