@@ -170,6 +170,12 @@ class Measure(PersonScoped, AuditedModel):
     def is_open(self) -> bool:
         return self.state not in ("completed", "refused", "converted", "terminated", "released")
 
+    @property
+    def state_label(self) -> str:
+        from .rules.states import STATE_LABELS
+
+        return STATE_LABELS.get(self.state, self.state)
+
 
 class Suspension(PersonScoped, AuditedModel):
     """中止: the clock pauses while the person is detained or arrested (条例 Art.24)."""
@@ -315,6 +321,10 @@ class Absence(PersonScoped, AuditedModel):
 class PoliceReportTask(PersonScoped, AuditedModel):
     """A duty to report to the police (条例 Art.21): refusal, use during a measure, serious violation."""
 
+    @property
+    def trigger_label(self) -> str:
+        return str(self.TRIGGER_LABELS.get(self.trigger, self.trigger))
+
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="police_tasks")
     measure = models.ForeignKey(Measure, null=True, blank=True, on_delete=models.CASCADE, related_name="police_tasks")
     rule_id = models.CharField(_("rule"), max_length=10, db_index=True)
@@ -325,6 +335,11 @@ class PoliceReportTask(PersonScoped, AuditedModel):
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+
+    TRIGGER_LABELS = {"serious_violation": _("serious violation of the agreement"),
+                      "positive_test": _("positive test during the measure"),
+                      "missed_report": _("no report within 15 days"), "lost_contact": _("lost contact"),
+                      "needs_police_review": _("for police review")}
 
     class Meta:
         ordering = ["reported_on", "due_on"]

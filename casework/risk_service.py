@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import models
 from .rules import risk
@@ -54,15 +55,15 @@ def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str 
                 for t in person.police_tasks.all() if t.rule_id in TRIGGER_KINDS]
     flags = {INCIDENT_OVERRIDES[i.kind] for i in person.incidents.all() if i.kind in INCIDENT_OVERRIDES}
     if manual_level and not manual_reason.strip():
-        raise ValidationError({"manual_reason": ["A manual level needs a reason."]})
+        raise ValidationError({"manual_reason": [_("A manual level needs a reason.")]})
     try:
         result = risk.assess(_answers(factors), assessed_on=assessed_on, flags=flags, triggers=triggers)
     except ValueError as exc:
         raise ValidationError({"factors": [str(exc)]}) from exc
     may_approve = user is not None and user.has_resource_perm("casework.riskassessment", "approve")
     if manual_level and result.overrides and manual_level != "high":
-        raise ValidationError({"manual_level": ["Hard overrides keep this person at high risk: %s"
-                                                % ", ".join(result.overrides)]})
+        raise ValidationError({"manual_level": [_("Hard overrides keep this person at high risk: %(codes)s")
+                                                % {"codes": "、".join(risk.HARD_OVERRIDES[c] for c in result.overrides)}]})
     assessment = models.RiskAssessment(
         person=person, instrument_version=f"{result.instrument_code} {result.instrument_version}",
         factors=factors, score=result.score, computed_level=result.level, overrides=list(result.overrides),

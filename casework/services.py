@@ -60,7 +60,7 @@ def register_person(user, *, name: str, id_number: str, household_area_code: str
                            drug_types=list(drug_types), first_found_on=first_found_on, status=status)
     person.full_clean(exclude=["name_index", "id_number_index"])
     person.save(audit_message="registered")
-    models.StatusChange(person=person, to_status=status, on=timezone.localdate(), source=source,
+    models.StatusChange(person=person, to_status=status, on=first_found_on or timezone.localdate(), source=source,
                         reason="registration").save()
     return person
 

@@ -18,7 +18,7 @@ from core.permissions import ensure_in_scope, model_perm
 from core.unmask import can_unmask
 from core.views import generic
 
-from . import filtersets, forms, models, services, tables
+from . import choices, filtersets, forms, models, services, tables
 from .choices import COMMUNITY_KINDS
 
 
@@ -70,7 +70,7 @@ def _timeline(person, user):
                       f"{change.get_source_display()} {change.document} {change.reason}".strip()))
     for m in person.measures.all():
         items.append((m.start_on or m.served_on or m.decided_on or m.created.date(), "measure",
-                      f"{m.get_kind_display()} · {m.state}",
+                      f"{m.get_kind_display()} · {m.state_label}",
                       _("planned end %(end)s") % {"end": m.planned_end_on or "—"}))
     for c in person.contacts.select_related("performed_by"):
         items.append((c.occurred_on, "contact", f"{c.get_kind_display()} · {c.get_outcome_display()}",
@@ -80,12 +80,12 @@ def _timeline(person, user):
             items.append((t.collected_on, "test", f"{t.get_sample_display()} · {t.get_result_display()}",
                           _("police test") if t.legal_effect else ""))
     for task in person.police_tasks.all():
-        items.append((task.triggered_on, "police", f"{task.rule_id} · {task.trigger}",
+        items.append((task.triggered_on, "police", f"{task.rule_id} · {task.trigger_label}",
                       _("reported %(on)s") % {"on": task.reported_on} if task.reported_on
                       else _("report due %(due)s") % {"due": task.due_on}))
     if user.sees_section("risk"):
         for a in person.assessments.all():
-            items.append((a.assessed_on, "risk", _("Risk: %(level)s") % {"level": a.level},
+            items.append((a.assessed_on, "risk", _("Risk: %(level)s") % {"level": choices.RiskLevel(a.level).label},
                           _("next review %(on)s") % {"on": a.next_review_on}))
     for tr in person.transfers.all():
         items.append((tr.requested_on, "transfer", _("Transfer %(from)s → %(to)s") % {
