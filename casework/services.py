@@ -476,3 +476,70 @@ def abstinence_candidates(persons_qs, today: dt.date | None = None):
         if result[1]:
             out.append((person, result[0]))
     return out
+
+
+def regenerate_schedules(today: dt.date | None = None, measures=None) -> dict:
+    """Regenerate every planned event from the policy and refresh the overdue flags, writing only what
+    changed: the plan is computed for all measures at once (numpy) and compared with the stored rows
+    by a packed key (measure, kind, due date). Measures with suspensions or a non-default risk go
+    through the per-measure path."""
+    import numpy as np
+    from django.db import connection
+
+    from .rules import schedule
+
+    today = today or timezone.localdate()
+    measures = measures if measures is not None else models.Measure.objects.exclude(
+        state__in=["completed", "refused", "converted", "terminated", "released"]).filter(
+        start_on__isnull=False, planned_end_on__isnull=False)
+    rows = list(measures.values_list("pk", "person_id", "kind", "start_on", "planned_end_on", "person__risk_level"))
+    suspended = set(models.Suspension.objects.filter(measure_id__in=[r[0] for r in rows]).values_list(
+        "measure_id", flat=True))
+    inserted = deleted = 0
+    special = []
+    kinds = {k: i for i, k in enumerate(schedule.EVENT_KINDS)}
+
+    def key(measure_ids, kind_idx, due_ord):
+        return (np.asarray(measure_ids, dtype=np.int64) << 24) | (np.asarray(kind_idx, dtype=np.int64) << 21) | \
+            (np.asarray(due_ord, dtype=np.int64) - 700_000)
+
+    by_group = {}
+    for row in rows:
+        if row[0] in suspended:
+            special.append(row)
+        else:
+            by_group.setdefault((row[2], row[5] or "medium"), []).append(row)
+    with transaction.atomic():
+        for (kind, risk), group in by_group.items():
+            plan = schedule.plan_many(kind, [r[3] for r in group], [r[4] for r in group], risk, policies_for(kind))
+            if not len(plan["due"]):
+                continue
+            measure_ids = np.array([r[0] for r in group], dtype=np.int64)[plan["person"]]
+            person_ids = np.array([r[1] for r in group], dtype=np.int64)[plan["person"]]
+            wanted = key(measure_ids, plan["kind"], plan["due"])
+            stored = list(models.PlannedEvent.objects.filter(measure_id__in=[r[0] for r in group]).values_list(
+                "pk", "measure_id", "kind", "due_on", "status"))
+            stored_keys = key([s[1] for s in stored], [kinds.get(s[2], 0) for s in stored],
+                              [s[3].toordinal() for s in stored]) if stored else np.array([], dtype=np.int64)
+            missing = ~np.isin(wanted, stored_keys)
+            extra = ~np.isin(stored_keys, wanted) if stored else np.array([], dtype=bool)
+            stale = [stored[i][0] for i in np.flatnonzero(extra) if stored[i][4] == "scheduled"
+                     and stored[i][3] > today]
+            for start in range(0, len(stale), 5000):
+                models.PlannedEvent.objects.filter(pk__in=stale[start:start + 5000]).delete()
+            deleted += len(stale)
+            idx = np.flatnonzero(missing)
+            if len(idx):
+                names = np.array(schedule.EVENT_KINDS)[plan["kind"][idx]]
+                values = [(int(person_ids[i]), int(measure_ids[i]), str(names[j]),
+                           dt.date.fromordinal(int(plan["due"][i])).isoformat(), int(plan["grace"][i]), "scheduled")
+                          for j, i in enumerate(idx)]
+                with connection.cursor() as cursor:
+                    cursor.executemany("INSERT INTO casework_plannedevent (person_id, measure_id, kind, due_on, "
+                                       "grace_days, status) VALUES (%s, %s, %s, %s, %s, %s)", values)
+                inserted += len(values)
+        for row in special:
+            measure = models.Measure.objects.get(pk=row[0])
+            inserted += refresh_schedule(measure, today)
+    overdue = mark_overdue(today)
+    return {"measures": len(rows), "inserted": inserted, "deleted": deleted, "overdue": overdue}

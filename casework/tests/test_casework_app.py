@@ -431,3 +431,14 @@ def test_children_are_recorded_only_by_those_who_see_assistance(client, person, 
         "name": "小明", "birth_date": "2018-05-01", "guardianship": "none", "needs": "事实无人抚养"})
     assert response.status_code == 302
     assert models.Child.objects.get().guardianship == "none"
+
+
+def test_bulk_regeneration_writes_only_differences(person):
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    count = measure.planned_events.count()
+    again = services.regenerate_schedules(dt.date(2025, 6, 1))
+    assert again["inserted"] == 0 and again["deleted"] == 0 and measure.planned_events.count() == count
+    models.PlannedEvent.objects.filter(measure=measure, due_on__gt=dt.date(2026, 1, 1)).delete()
+    restored = services.regenerate_schedules(dt.date(2025, 6, 1))
+    assert restored["inserted"] > 0 and measure.planned_events.count() == count
+    assert models.PlannedEvent.objects.filter(measure=measure, status="overdue").exists()
