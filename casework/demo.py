@@ -110,8 +110,8 @@ def _community(person, rng, kind, residence, member_units):
     services.record_report(measure, reported, agreement_signed_on=reported + dt.timedelta(days=rng.randint(0, 5)))
     days_in = (TODAY - reported).days
     # routine contacts and negative tests, most of the plan done
-    for planned in list(measure.planned_events.filter(due_on__lte=TODAY))[:40]:
-        if rng.random() < 0.9:
+    for planned in list(measure.planned_events.filter(due_on__lte=TODAY)):
+        if rng.random() < 0.97:
             on = planned.due_on + dt.timedelta(days=rng.randint(0, 3))
             if planned.kind in ("test", "random_test"):
                 services.record_test(person, measure=measure, sample="urine", collected_on=on, result="negative",

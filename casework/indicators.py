@@ -59,8 +59,10 @@ class Facts:
         for person_id, on in models.DrugTest.objects.filter(person_id__in=ids, result="positive").values_list(
                 "person_id", "collected_on"):
             uses[person_id].append(on)
-        self.persons = [kpi.Person(id=pk, registered_on=created.date(), statuses=tuple(statuses[pk]),
-                                   first_found_on=first, use_findings=tuple(uses[pk]))
+        # on the register since the police first found them (or the first status), not since data entry
+        self.persons = [kpi.Person(id=pk, registered_on=min([d for d in (first, *(on for on, _s in statuses[pk]))
+                                                             if d] or [created.date()]),
+                                   statuses=tuple(statuses[pk]), first_found_on=first, use_findings=tuple(uses[pk]))
                         for pk, created, first in persons_qs.values_list("pk", "created", "first_found_on")]
         measures = list(models.Measure.objects.filter(person_id__in=ids).values(
             "pk", "person_id", "kind", "served_on", "decided_on", "reported_on", "agreement_signed_on", "ended_on",

@@ -34,8 +34,8 @@ def _person_q(scope, user, action, prefix=""):
     """Persons a user may act on (see the module docstring); ``prefix`` is the path to Person."""
     if scope.is_global:
         return Q()
-    if not user.sees_section("tests"):  # member units: only persons referred to them
-        if not user.org_id:
+    if not user.sees_section("tests"):  # member units: read the persons referred to them, nothing else
+        if not user.org_id or action != "view":
             return None
         return Q(**{f"{prefix}referrals__provider_org_id": user.org_id})
     q = Q()
@@ -64,10 +64,13 @@ class PersonScoped:
 
     person_path = "person__"
     section = None
+    member_units_see = False  # roles without the tests section (member units) see only what says so
 
     @classmethod
     def scope_q(cls, scope, user, action):
         if cls.section and not user.sees_section(cls.section):
+            return None
+        if not cls.member_units_see and not user.sees_section("tests"):
             return None
         return _person_q(scope, user, action, cls.person_path)
 
@@ -403,11 +406,13 @@ class Transfer(PersonScoped, AuditedModel):
 
     @classmethod
     def scope_q(cls, scope, user, action):
-        person_q = _person_q(scope, user, action, "person__")
+        if not user.sees_section("tests"):
+            return None
+        person_q = _person_q(scope, user, "view", "person__")
         if person_q is None:
             return None
-        if scope.area_prefix:  # the receiving side sees what is coming to it
-            person_q |= Q(to_area_code__startswith=scope.area_prefix)
+        if scope.area_prefix:  # both ends of a transfer: who sends it and who receives it
+            person_q |= Q(to_area_code__startswith=scope.area_prefix) | Q(from_area_code__startswith=scope.area_prefix)
         return person_q
 
 
@@ -433,6 +438,8 @@ class BreakGlass(BaseModel):
         # reviewers (district/city offices) see grants of their area's users; everyone sees their own
         if scope.is_global:
             return Q()
+        if not user.sees_section("tests"):
+            return None
         q = Q(user_id=user.pk)
         if scope.area_prefix:
             q |= Q(user__area_code__startswith=scope.area_prefix)
@@ -443,6 +450,7 @@ class Referral(PersonScoped, AuditedModel):
     """A need for help referred to a member unit (人社, 民政, 卫健, 教育, 司法…), which accepts it."""
 
     section = "assistance"
+    member_units_see = True
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="referrals")
     kind = models.CharField(_("kind"), max_length=20, choices=choices.AssistanceKind.choices)
@@ -475,6 +483,7 @@ class Child(PersonScoped, AuditedModel):
     """A registered person's minor child (sensitive personal information under PIPL)."""
 
     section = "assistance"
+    member_units_see = True
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="children")
     name = EncryptedTextField(_("name"), masker=mask_name)
@@ -519,6 +528,14 @@ class Incident(AuditedModel):
         ordering = ["-occurred_on"]
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        if not user.sees_section("tests"):
+            return None
+        from core.permissions import default_scope_q
+
+        return default_scope_q(cls, scope)
 
 
 class PoliceNote(PersonScoped, AuditedModel):

@@ -2,6 +2,7 @@
 through these functions, so every rule and every audit entry applies whichever door was used."""
 
 import datetime as dt
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -149,6 +150,15 @@ def record_report(measure, reported_on: dt.date, agreement_signed_on: dt.date | 
     clock = _clock()
     if measure.kind not in COMMUNITY_KINDS:
         raise ValidationError({"kind": [_("Only community measures have a report date.")]})
+    moved = measure.transfers.filter(status=TransferStatus.ACCEPTED, reported_on__isnull=True).first()
+    if moved is not None and measure.reported_on:
+        # reporting at the new place after a transfer: the term runs on (条例 Art.22), nothing restarts
+        moved.reported_on = reported_on
+        moved.save(audit_message="reported at the new place")
+        if agreement_signed_on:
+            measure.agreement_signed_on = agreement_signed_on
+            measure.save(audit_message="new agreement signed")
+        return measure
     measure.reported_on = reported_on
     measure.start_on = reported_on
     measure.agreement_signed_on = agreement_signed_on
@@ -172,6 +182,7 @@ def suspend(measure, from_on: dt.date, reason: str, to_on: dt.date | None = None
     if to_on is None:
         measure.state = "suspended"
         measure.save(audit_message="suspended")
+    refresh_schedule(measure)
     return measure
 
 
@@ -184,6 +195,7 @@ def resume(measure, on: dt.date):
     open_suspension.save()
     measure.state = "active"
     recompute_end(measure)
+    refresh_schedule(measure)
     return measure
 
 
@@ -208,7 +220,7 @@ def recompute_end(measure):
 def record_test(person, *, measure=None, sample: str, collected_on: dt.date, result: str, performed_by=None,
                 legal_effect=False, random=False, substances=(), hair_segment_cm=None, method="onsite",
                 lab_reference=""):
-    window_start = collected_on - dt.timedelta(days=182) if sample == "hair" else None
+    window_start = _hair_window_start(collected_on) if sample == "hair" else None
     test = models.DrugTest(person=person, measure=measure or current_measure(person), sample=sample,
                            collected_on=collected_on, result=result, performed_by=performed_by,
                            legal_effect=legal_effect, random=random, substances=list(substances),
@@ -249,6 +261,12 @@ def record_absence(measure, *, left_on, returned_on=None, written_notice=False, 
     return absence
 
 
+def _hair_window_start(collected_on):
+    from .rules.violations import window_start
+
+    return window_start(SimpleNamespace(collected_on=collected_on, sample="hair", window_start=None))
+
+
 def current_measure(person):
     return person.measures.exclude(state__in=["completed", "refused", "converted", "terminated", "released"]) \
         .order_by("-start_on", "-created").first()
@@ -272,9 +290,12 @@ def evaluate_rules(measure, today: dt.date | None = None) -> list:
                                    end_on=measure.planned_end_on, sla_days=POLICE_REPORT_SLA_DAYS,
                                    order_id=measure.pk)
     created = []
+    open_rules = set(measure.police_tasks.filter(reported_on__isnull=True).values_list("rule_id", flat=True))
     for trigger in triggers:
         if trigger.kind == "needs_police_review":
             continue
+        if trigger.rule_id == "L01" and "L01" in open_rules:
+            continue  # one open lost-contact task at a time per measure
         task, new = models.PoliceReportTask.objects.get_or_create(
             measure=measure, rule_id=trigger.rule_id, triggered_on=trigger.on,
             defaults={"person": measure.person, "trigger": trigger.kind, "due_on": trigger.police_report_due,
@@ -321,17 +342,23 @@ def refresh_schedule(measure, today: dt.date | None = None) -> int:
     planned = schedule.plan(measure.kind, measure.start_on, measure.planned_end_on, risk, policies,
                             suspensions=_suspensions(measure))
     existing = {(p.kind, p.due_on): p for p in measure.planned_events.all()}
+    first_plan = not existing  # the first plan includes past slots; a re-plan never creates overdue work
     fresh = []
     for event in planned:
-        if (event.kind, event.due_on) not in existing:
+        if (event.kind, event.due_on) not in existing and (first_plan or event.due_on >= today):
             fresh.append(models.PlannedEvent(person=measure.person, measure=measure, kind=event.kind,
                                              due_on=event.due_on, grace_days=getattr(event, "grace_days", 7)))
     models.PlannedEvent.objects.bulk_create(fresh, batch_size=2000)
     # future events the plan no longer wants (the end moved, the risk changed) are dropped
     wanted = {(e.kind, e.due_on) for e in planned}
-    stale = [p.pk for key, p in existing.items() if key not in wanted and p.status == "scheduled" and p.due_on > today]
+    stale = [p.pk for key, p in existing.items() if key not in wanted and p.status in ("scheduled", "overdue")
+             and (p.due_on >= today or _suspended_on(measure, p.due_on))]
     models.PlannedEvent.objects.filter(pk__in=stale).delete()
     return len(fresh)
+
+
+def _suspended_on(measure, day) -> bool:
+    return any(s.from_on <= day and (s.to_on is None or day < s.to_on) for s in measure.suspensions.all())
 
 
 def policies_for(kind: str):
@@ -465,8 +492,10 @@ def abstinence_candidates(persons_qs, today: dt.date | None = None):
 
     today = today or timezone.localdate()
     out = []
-    for person in persons_qs.exclude(status__in=["abstinent_3y", "deceased", "emigrated"]).prefetch_related(
-            "measures", "tests"):
+    for person in persons_qs.exclude(status__in=["abstinent_3y", "deceased", "emigrated", "detained", "imprisoned",
+                                                 "compulsory_isolation"]).prefetch_related("measures", "tests"):
+        if any(m.is_open for m in person.measures.all()):
+            continue
         releases = [m.ended_on for m in person.measures.all() if m.ended_on]
         positives = [t.collected_on for t in person.tests.all() if t.result == "positive"]
         last_use = person.last_confirmed_use_on or person.first_found_on

@@ -223,10 +223,12 @@ def my_tasks(request):
         reported_on__isnull=True).select_related("person")
     transfers = models.Transfer.objects.restrict(request.user, "approve").filter(status="pending").select_related(
         "person")
-    referrals = models.Referral.objects.restrict(request.user, "view").filter(status="pending").select_related(
-        "person", "provider_org")
+    # referrals are decided by the organisation they are addressed to
+    referrals = models.Referral.objects.restrict(request.user, "view").filter(
+        status="pending", provider_org_id=request.user.org_id).select_related("person", "provider_org") \
+        if request.user.org_id else models.Referral.objects.none()
     candidates = []
-    if request.user.has_resource_perm("casework.statuschange", "add") and request.user.sees_section("police_notes"):
+    if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
     return render(request, "casework/my_tasks.html", {"overdue": overdue[:200], "due": due[:200], "today": today,
                                                       "police": police[:100], "transfers": transfers[:50],
@@ -236,7 +238,7 @@ def my_tasks(request):
 @login_required
 def confirm_abstinence(request, pk):
     """The police confirm 戒断三年未复吸: dynamic control stops, the record stays (条例 Art.7)."""
-    _require(request, models.StatusChange, "add")
+    _require(request, models.Person, "confirm")  # a police act (条例 Art.7)
     person = get_object_or_404(models.Person.objects.restrict(request.user, "change"), pk=pk)
     if request.method == "POST":
         with transaction.atomic():

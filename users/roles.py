@@ -63,7 +63,7 @@ BUILTIN_ROLES = [
     },
     {
         "code": "police", "name": "公安", "description": "Police", "scope_kind": "area",
-        "permissions": [*_REFERENCE_READ, "orgs.organization:export",
+        "permissions": [*_REFERENCE_READ, "orgs.organization:export", "casework.person:confirm",
                         *_pillar_perms("view,add,change,export,import,unmask",
                                        ("casework", "enforcement", "precursors", "monitoring", "indicators"))],
         "sections": ALL_SECTIONS,

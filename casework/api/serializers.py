@@ -20,7 +20,9 @@ class PersonSerializer(BaseModelSerializer):
         fields = ["id", "url", "name", "id_number", "phone", "gender", "birth_date", "household_area_code",
                   "residence_area_code", "owner_area_code", "drug_types", "first_found_on", "status", "risk_level",
                   "in_control", "created", "updated"]
-        read_only_fields = ["gender", "birth_date", "status", "risk_level", "in_control", "owner_area_code"]
+        # areas change only through a transfer (异地执行), status through its services
+        read_only_fields = ["gender", "birth_date", "status", "risk_level", "in_control", "owner_area_code",
+                            "household_area_code", "residence_area_code"]
 
 
 class PersonCreateSerializer(serializers.Serializer):

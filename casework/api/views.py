@@ -116,6 +116,12 @@ class MeasureViewSet(BaseModelViewSet):
         return self._act(request, pk, serializers.ReportSerializer,
                          lambda m, v: services.record_report(m, v["reported_on"], v.get("agreement_signed_on")))
 
+    @extend_schema(request=serializers.ReportSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._act(request, pk, serializers.ReportSerializer,
+                         lambda m, v: services.resume(m, v["reported_on"]))
+
     @extend_schema(request=serializers.SuspendSerializer)
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):

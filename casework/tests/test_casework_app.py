@@ -442,3 +442,57 @@ def test_bulk_regeneration_writes_only_differences(person):
     restored = services.regenerate_schedules(dt.date(2025, 6, 1))
     assert restored["inserted"] > 0 and measure.planned_events.count() == count
     assert models.PlannedEvent.objects.filter(measure=measure, status="overdue").exists()
+
+
+def test_member_units_see_nothing_beyond_identity_and_assistance(person, orgs):
+    hrss = make_org("姑苏区人社局", "320508", "member_unit", sector="hrss", is_member_unit=True)
+    member = make_user("rs2", "member_unit", "320508", org=hrss)
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    services.record_test(person, measure=measure, sample="urine", collected_on=dt.date(2025, 5, 1),
+                         result="positive")
+    services.refer(person, kind="job", need="求职", provider_org=hrss, consent=True)
+    client = token_client(member)
+    for endpoint in ("police-tasks", "measures", "planned-events", "contacts", "transfers"):
+        assert client.get(f"/api/casework/{endpoint}/").json()["count"] == 0, endpoint
+    assert client.patch(f"/api/casework/persons/{person.pk}/", {"phone": "13900000000"},
+                        format="json").status_code in (403, 404)
+    assert models.Person.objects.restrict(member, "change").count() == 0
+
+
+def test_transfer_through_the_api_and_report_at_the_new_place(orgs):
+    gusu = make_user("gusu_sw", "social_worker", "320508001")
+    huqiu = make_user("huqiu_office", "district_office", "320505")
+    person = services.register_person(gusu, name="孙十", id_number=make_id_number("320508", dt.date(1988, 8, 8), 8),
+                                      household_area_code="320102001", residence_area_code="320508001")
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    end = measure.planned_end_on
+    response = token_client(gusu).post("/api/casework/transfers/", {"person": person.pk, "to_area_code": "320505001",
+                                                                    "reason": "搬家"}, format="json")
+    assert response.status_code == 201, response.content
+    transfer = models.Transfer.objects.get(pk=response.json()["id"])
+    decided = token_client(huqiu).post(f"/api/casework/transfers/{transfer.pk}/decide/", {"accept": True},
+                                       format="json")
+    assert decided.status_code == 200 and decided.json()["status"] == "accepted"
+    measure.refresh_from_db()
+    services.record_report(measure, dt.date.today())
+    measure.refresh_from_db()
+    transfer.refresh_from_db()
+    assert measure.planned_end_on == end and measure.reported_on == dt.date(2025, 1, 4)  # the term runs on
+    assert transfer.reported_on == dt.date.today()
+
+
+def test_one_open_lost_contact_task_at_a_time(person):
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    services.evaluate_rules(measure, today=dt.date(2025, 6, 1))
+    services.evaluate_rules(measure, today=dt.date(2025, 12, 1))
+    assert models.PoliceReportTask.objects.filter(measure=measure, rule_id="L01", reported_on__isnull=True).count() \
+        == 1
+
+
+def test_only_the_police_confirm_abstinence(client, orgs):
+    office = make_user("office9", "district_office", "320508")
+    person = services.register_person(office, name="吴一", id_number=make_id_number("320508", dt.date(1975, 3, 3), 3),
+                                      household_area_code="320508001", residence_area_code="320508001",
+                                      first_found_on=dt.date.today() - dt.timedelta(days=5 * 365))
+    login_client(client, office)
+    assert client.post(f"/casework/persons/{person.pk}/abstinence/").status_code == 403

@@ -22,10 +22,11 @@ def pillar(request, app):
         raise Http404 from exc
     group = next(g for g in MENU if g.key == app)
     items = [i for i in group.items if not i.resource or request.user.has_resource_perm(i.resource, i.action)]
+    built = bool(group.items)
     measures = [replace(m, lead_units=outline.display(m.lead_units),
                         participating_units=outline.display(m.participating_units))
                 for m in outline.measures_of(p.number)]
-    return render(request, "core/pillar.html", {"pillar": p, "measures": measures, "modules": items})
+    return render(request, "core/pillar.html", {"pillar": p, "measures": measures, "modules": items, "built": built})
 
 
 @login_required
