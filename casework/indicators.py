@@ -140,13 +140,18 @@ def compute(user, period: Period, *, area_prefix: str = "") -> dict:
         "K11": kpi.k11_ids(facts.triggers, period), "K12": kpi.k12_ids(facts.transfers, period),
         "K13": kpi.k13_ids(facts.needs, facts.assistance, period),
     }
+    results.update(_k14_k15(user, facts, persons, period))
     by_district = defaultdict(dict)
     total = {}
     for code, (numerator, denominator) in results.items():
-        unit = kpi.KPIS[code][3]
+        unit = EXTRA_UNITS.get(code) or kpi.KPIS[code][3]
         mapping = person_of.get(unit)
-        district_of = (lambda ident: (facts.person_area.get(ident) or "")[:6]) if unit == "person" else \
-            (lambda ident, m=mapping: (facts.person_area.get(m.get(ident)) or "")[:6])
+        if unit == "person":
+            district_of = lambda ident: (facts.person_area.get(ident) or "")[:6]  # noqa: E731
+        elif unit == "incident":
+            district_of = lambda ident: facts.incident_area.get(ident, "")[:6]  # noqa: E731
+        else:
+            district_of = lambda ident, m=mapping: (facts.person_area.get(m.get(ident)) or "")[:6]  # noqa: E731
         split = defaultdict(lambda: (set(), set()))
         for ident in denominator:
             split[district_of(ident)][1].add(ident)
@@ -159,6 +164,27 @@ def compute(user, period: Period, *, area_prefix: str = "") -> dict:
     return {"rows": rows, "total": total, "person_of": person_of}
 
 
+EXTRA = {"K14": "35岁以下占比", "K14N": "新发现吸毒人员", "K15": "肇事肇祸(严重以上)"}
+EXTRA_UNITS = {"K14": "person", "K14N": "person", "K15": "incident"}
+
+
+def _k14_k15(user, facts, persons, period: Period) -> dict:
+    """The person parts of K14 and K15 (research §5): current users at period end and the share under
+    35; users newly found in the period; incidents in the period, serious or major over all."""
+    last = period.last
+    current = {p.id for p in facts.persons if kpi._social_under_control(p, last)}
+    births = dict(persons.values_list("pk", "birth_date"))
+    under_35 = {pk for pk in current if births.get(pk) and (last - births[pk]).days < 35 * 365.25}
+    new = {p.id for p in facts.persons if period.contains(p.first_found_on)}
+    incidents = models.Incident.objects.restrict(user, "view").filter(occurred_on__gte=period.start,
+                                                                     occurred_on__lt=period.end)
+    all_incidents = set(incidents.values_list("pk", flat=True))
+    serious = set(incidents.filter(severity__in=["serious", "major"]).values_list("pk", flat=True))
+    facts.incident_area = {pk: area for pk, area in incidents.values_list("pk", "area_code")}
+    return {"K14": (frozenset(under_35), frozenset(current)), "K14N": (frozenset(new), frozenset(new)),
+            "K15": (frozenset(serious), frozenset(all_incidents))}
+
+
 def drill_persons(result: dict, code: str, part: str, district: str = "") -> list:
     """The person ids behind one figure (numerator or denominator), optionally of one district."""
     figures = result["total"] if not district else next((r["figures"] for r in result["rows"]
@@ -167,8 +193,10 @@ def drill_persons(result: dict, code: str, part: str, district: str = "") -> lis
     if figure is None:
         return []
     ids = figure.numerator if part == "numerator" else figure.denominator
-    unit = kpi.KPIS[code][3]
+    unit = EXTRA_UNITS.get(code) or kpi.KPIS[code][3]
     if unit == "person":
         return sorted(ids)
+    if unit == "incident":
+        return sorted(models.Person.objects.filter(incidents__pk__in=ids).values_list("pk", flat=True).distinct())
     mapping = result["person_of"].get(unit) or {}
     return sorted({mapping[i] for i in ids if i in mapping})

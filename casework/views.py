@@ -356,7 +356,7 @@ def indicators(request):
     _require(request, models.Person)
     period, label = ind.parse_period(request.GET.get("period", ""))
     result = ind.compute(request.user, period)
-    codes = list(kpi.KPIS)
+    codes = [*kpi.KPIS, *ind.EXTRA]
     from geo.models import Division
 
     names = dict(Division.objects.filter(code__in=[r["district"] for r in result["rows"]]).values_list("code",
@@ -379,7 +379,8 @@ def indicators(request):
     rows = [{"name": names.get(r["district"], r["district"] or "—"), "cells": cells(r["figures"], r["district"])}
             for r in result["rows"]]
     return render(request, "casework/indicators.html", {
-        "period_label": label, "codes": [(c, kpi.KPIS[c][0]) for c in codes], "rows": rows,
+        "period_label": label, "codes": [(c, kpi.KPIS[c][0] if c in kpi.KPIS else ind.EXTRA[c]) for c in codes],
+        "rows": rows,
         "total": cells(result["total"])})
 
 
@@ -391,7 +392,7 @@ def indicator_drill(request):
 
     _require(request, models.Person)
     code = request.GET.get("kpi", "K03")
-    if code not in kpi.KPIS:
+    if code not in kpi.KPIS and code not in ind.EXTRA:
         raise PermissionDenied
     period, label = ind.parse_period(request.GET.get("period", ""))
     part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
@@ -404,6 +405,7 @@ def indicator_drill(request):
     from django_tables2 import RequestConfig
 
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    return render(request, "casework/indicator_drill.html", {"table": table, "code": code, "name": kpi.KPIS[code][0],
+    name = kpi.KPIS[code][0] if code in kpi.KPIS else ind.EXTRA[code]
+    return render(request, "casework/indicator_drill.html", {"table": table, "code": code, "name": name,
                                                              "period_label": label, "part": part,
                                                              "district": request.GET.get("district", "")})

@@ -496,3 +496,25 @@ def test_only_the_police_confirm_abstinence(client, orgs):
                                       first_found_on=dt.date.today() - dt.timedelta(days=5 * 365))
     login_client(client, office)
     assert client.post(f"/casework/persons/{person.pk}/abstinence/").status_code == 403
+
+
+def test_k14_k15_person_parts(orgs):
+    office = make_user("office14", "district_office", "320508")
+    young = services.register_person(office, name="甲", id_number=make_id_number("320508", dt.date(2000, 1, 1), 41),
+                                     household_area_code="320508001", residence_area_code="320508001",
+                                     first_found_on=dt.date(2026, 1, 10))
+    services.register_person(office, name="乙", id_number=make_id_number("320508", dt.date(1970, 1, 1), 42),
+                             household_area_code="320508001", residence_area_code="320508001",
+                             first_found_on=dt.date(2020, 1, 10))
+    incident = models.Incident(occurred_on=dt.date(2026, 1, 20), kind="drug_driving", severity="serious",
+                               area_code="320508001")
+    incident.save()
+    incident.persons.add(young)
+    from casework import indicators as ind
+
+    result = ind.compute(office, ind.parse_period("2026-01")[0])
+    k14, k14n, k15 = (result["total"][c] for c in ("K14", "K14N", "K15"))
+    assert (len(k14.numerator), len(k14.denominator)) == (1, 2)  # under 35: one of two current users
+    assert k14n.numerator == {young.pk}
+    assert (len(k15.numerator), len(k15.denominator)) == (1, 1)
+    assert ind.drill_persons(result, "K15", "numerator") == [young.pk]
