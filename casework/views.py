@@ -215,10 +215,14 @@ def my_tasks(request):
     """A social worker's day: planned contacts and tests due today or overdue, police reports due."""
     _require(request, models.PlannedEvent)
     today = timezone.localdate()
+    from django.db.models import Q
+
     planned = models.PlannedEvent.objects.restrict(request.user, "view").filter(
         status__in=["scheduled", "overdue"], due_on__lte=today + dt.timedelta(days=7)).select_related("person")
-    overdue = [p for p in planned if p.status == "overdue" or p.due_on < today]
-    due = [p for p in planned if p not in overdue]
+    late = Q(status="overdue") | Q(due_on__lt=today)
+    overdue_count = planned.filter(late).count()
+    overdue = list(planned.filter(late).order_by("due_on")[:200])
+    due = list(planned.exclude(late).order_by("due_on")[:200])
     police = models.PoliceReportTask.objects.restrict(request.user, "view").filter(
         reported_on__isnull=True).select_related("person")
     transfers = models.Transfer.objects.restrict(request.user, "approve").filter(status="pending").select_related(
@@ -230,7 +234,8 @@ def my_tasks(request):
     candidates = []
     if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
-    return render(request, "casework/my_tasks.html", {"overdue": overdue[:200], "due": due[:200], "today": today,
+    return render(request, "casework/my_tasks.html", {"overdue": overdue, "overdue_count": overdue_count, "due": due,
+                                                      "today": today,
                                                       "police": police[:100], "transfers": transfers[:50],
                                                       "referrals": referrals[:50], "candidates": candidates})
 
