@@ -505,12 +505,6 @@ class Child(PersonScoped, AuditedModel):
         verbose_name = _("child")
         verbose_name_plural = _("children")
 
-    @classmethod
-    def scope_q(cls, scope, user, action):
-        return Referral.scope_q.__func__(cls, scope, user, action) if user.sees_section("tests") else \
-            (Q(person__referrals__provider_org_id=user.org_id) if user.org_id and user.sees_section("assistance")
-             else None)
-
     @property
     def age(self) -> int:
         today = dt.date.today()

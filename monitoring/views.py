@@ -1,6 +1,6 @@
 from core.views import generic
 
-from . import filtersets, forms, models, tables
+from . import forms, models, tables
 
 
 def _crud(model, prefix, filterset, table, form=None, *, select_related=(), log_reads=False, reason=False):

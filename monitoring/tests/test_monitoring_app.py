@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from conftest import login_client, make_org, make_user, token_client
+from conftest import login_client, make_user, token_client
 from core.models import AccessLog, ImportBatch
 from monitoring import models, services
 from monitoring.tests.data.salmonella import TEST, TRAIN
