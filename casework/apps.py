@@ -27,5 +27,6 @@ class CaseworkConfig(AppConfig):
             (_("Referrals"), "casework:referral_list", "casework.referral"),
             (_("Incidents"), "casework:incident_list", "casework.incident"),
             (_("Break-glass review"), "casework:breakglass_list", "casework.breakglass"),
+            (_("Schedule policies"), "casework:schedulepolicy_list", "casework.schedulepolicy"),
         ]:
             navigation.register("casework", label, url_name, resource)

@@ -93,3 +93,9 @@ class BreakGlassFilterSet(BaseFilterSet):
     class Meta:
         model = models.BreakGlass
         fields = ["user"]
+
+
+class SchedulePolicyFilterSet(BaseFilterSet):
+    class Meta:
+        model = models.SchedulePolicy
+        fields = ["measure_kind", "risk_level"]

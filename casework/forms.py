@@ -133,3 +133,30 @@ class ChildForm(forms.Form):
         if born > dt.date.today() or (dt.date.today() - born).days > 18 * 366:
             raise forms.ValidationError(_("Only minor children are recorded here."))
         return born
+
+
+class StatusForm(forms.Form):
+    to_status = forms.ChoiceField(label=_("status"), choices=choices.PersonStatus.choices)
+    on = forms.DateField(label=_("date"), widget=DATE)
+    source = forms.ChoiceField(label=_("source"), choices=choices.StatusSource.choices)
+    document = forms.CharField(label=_("document"), max_length=100, required=False)
+    reason = forms.CharField(label=_("reason"), max_length=300, required=False)
+
+
+class PoliceNoteForm(forms.Form):
+    written_on = forms.DateField(label=_("date"), widget=DATE)
+    text = forms.CharField(label=_("note"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class SchedulePolicyForm(forms.ModelForm):
+    class Meta:
+        model = models.SchedulePolicy
+        fields = ["measure_kind", "risk_level", "phase_from_month", "phase_to_month", "period_months", "checkins",
+                  "tests", "random_tests", "home_visits", "grace_days", "source"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("phase_from_month") is not None and cleaned.get("phase_to_month") is not None \
+                and cleaned["phase_to_month"] <= cleaned["phase_from_month"]:
+            self.add_error("phase_to_month", _("The phase must end after it starts."))
+        return cleaned

@@ -80,6 +80,22 @@ class IncidentTable(BaseTable):
 
 
 class BreakGlassTable(BaseTable):
+    review = tables.TemplateColumn(
+        template_code='{% load i18n %}{% if not record.reviewed_at %}<form method="post" action="{% url '
+                      '\'casework:breakglass_review\' record.pk %}">{% csrf_token %}<button class="btn btn-sm '
+                      'btn-outline-success">{% translate "Reviewed" %}</button></form>{% endif %}',
+        verbose_name="", orderable=False)
+
     class Meta(BaseTable.Meta):
         model = models.BreakGlass
         fields = ("granted_at", "user", "person", "reason", "expires_at", "reviewed_by", "reviewed_at")
+        exclude_from_export = ("review",)
+
+
+class SchedulePolicyTable(BaseTable):
+    measure_kind = tables.Column(linkify=lambda record: f"/casework/schedule-policies/{record.pk}/edit/")
+
+    class Meta(BaseTable.Meta):
+        model = models.SchedulePolicy
+        fields = ("measure_kind", "risk_level", "phase_from_month", "phase_to_month", "period_months", "checkins",
+                  "tests", "random_tests", "home_visits", "grace_days", "source")

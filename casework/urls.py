@@ -27,4 +27,7 @@ urlpatterns = [
     *crud_urls(models.Incident, list_view=views.IncidentListView, detail_view=views.IncidentDetailView,
                edit_view=views.IncidentEditView, prefix="incidents/"),
     *crud_urls(models.BreakGlass, list_view=views.BreakGlassListView, prefix="break-glass/"),
+    path("break-glass/<int:pk>/review/", views.review_break_glass, name="breakglass_review"),
+    *crud_urls(models.SchedulePolicy, list_view=views.SchedulePolicyListView, edit_view=views.SchedulePolicyEditView,
+               prefix="schedule-policies/"),
 ]

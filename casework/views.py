@@ -114,7 +114,7 @@ def person_detail(request, pk):
         "may_unmask": can_unmask(user, person),
         "may_change": models.Person.objects.restrict(user, "change").filter(pk=pk).exists(),
         "sees_tests": user.sees_section("tests"), "sees_risk": user.sees_section("risk"),
-        "sees_assistance": user.sees_section("assistance"),
+        "sees_assistance": user.sees_section("assistance"), "sees_police_notes": user.sees_section("police_notes"),
         "children": person.children.all() if user.sees_section("assistance") else [],
         "planned": measure.planned_events.filter(status__in=["scheduled", "overdue"])[:8] if measure else [],
         "open_tasks": person.police_tasks.filter(reported_on__isnull=True),
@@ -125,7 +125,8 @@ def person_detail(request, pk):
 
 EVENT_FORMS = {"test": forms.TestForm, "contact": forms.ContactForm, "absence": forms.AbsenceForm,
                "referral": forms.ReferralForm, "transfer": forms.TransferForm, "report": forms.ReportForm,
-               "measure": forms.MeasureForm, "assessment": forms.AssessmentForm, "child": forms.ChildForm}
+               "measure": forms.MeasureForm, "assessment": forms.AssessmentForm, "child": forms.ChildForm,
+               "status": forms.StatusForm, "police_note": forms.PoliceNoteForm}
 
 
 @login_required
@@ -138,6 +139,8 @@ def add_event(request, pk, kind):
     if kind == "test" and not request.user.sees_section("tests"):
         raise PermissionDenied
     if kind in ("child", "referral") and not request.user.sees_section("assistance"):
+        raise PermissionDenied
+    if kind == "police_note" and not request.user.sees_section("police_notes"):
         raise PermissionDenied
     form = EVENT_FORMS[kind](request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -161,6 +164,11 @@ def add_event(request, pk, kind):
                     services.refer(person, **data)
                 elif kind == "child":
                     services.record_child(person, **data)
+                elif kind == "status":
+                    services.change_status(person, data["to_status"], data["on"], data["source"],
+                                           data.get("document", ""), data.get("reason", ""))
+                elif kind == "police_note":
+                    models.PoliceNote(person=person, written_on=data["written_on"], text=data["text"]).save()
                 elif kind == "transfer":
                     services.request_transfer(request.user, person, data["to_area_code"], data["reason"])
                 elif kind == "report":
@@ -414,3 +422,27 @@ def indicator_drill(request):
     return render(request, "casework/indicator_drill.html", {"table": table, "code": code, "name": name,
                                                              "period_label": label, "part": part,
                                                              "district": request.GET.get("district", "")})
+
+
+class SchedulePolicyListView(generic.ObjectListView):
+    model = models.SchedulePolicy
+    filterset_class = filtersets.SchedulePolicyFilterSet
+    table_class = tables.SchedulePolicyTable
+
+
+class SchedulePolicyEditView(generic.ObjectEditView):
+    """The city edits how often people are seen and tested; the nightly run re-plans from it."""
+
+    model = models.SchedulePolicy
+    form_class = forms.SchedulePolicyForm
+
+
+@login_required
+def review_break_glass(request, pk):
+    """Weekly review: an office marks a break-glass access as reviewed (logged)."""
+    grant = get_object_or_404(models.BreakGlass.objects.restrict(request.user, "approve"), pk=pk)
+    if request.method == "POST" and grant.reviewed_at is None:
+        models.BreakGlass.objects.filter(pk=grant.pk).update(reviewed_by=request.user, reviewed_at=timezone.now())
+        log_access(AccessLog.Event.APPROVE, grant.person, detail={"break_glass_reviewed": grant.pk})
+        messages.success(request, _("Marked as reviewed."))
+    return redirect("casework:breakglass_list")

@@ -518,3 +518,40 @@ def test_k14_k15_person_parts(orgs):
     assert k14n.numerator == {young.pk}
     assert (len(k15.numerator), len(k15.denominator)) == (1, 1)
     assert ind.drill_persons(result, "K15", "numerator") == [young.pk]
+
+
+def test_nightly_run_raises_time_driven_rules(person):
+    from casework.tasks import nightly
+
+    measure = services.open_measure(person, "community_treatment", execution_area_code="320508001",
+                                    served_on=dt.date(2026, 1, 1))  # never reported
+    result = nightly()
+    assert result["tasks_raised"] >= 1
+    assert models.PoliceReportTask.objects.filter(measure=measure, rule_id="C14-R").exists()
+    assert nightly()["tasks_raised"] == 0  # idempotent
+
+
+def test_status_police_note_schedule_policy_and_break_glass_review(client, person, orgs):
+    office = make_user("office_r", "district_office", "320508")
+    login_client(client, office)
+    assert client.post(f"/casework/persons/{person.pk}/add/status/", {
+        "to_status": "detained", "on": "2026-11-01", "source": "police", "reason": "拘留"}).status_code == 302
+    person.refresh_from_db()
+    assert person.status == "detained"
+    assert client.post(f"/casework/persons/{person.pk}/add/police_note/", {
+        "written_on": "2026-11-02", "text": "涉嫌贩毒线索"}).status_code == 302
+    assert models.PoliceNote.objects.get().text == "涉嫌贩毒线索"
+    policy = models.SchedulePolicy.objects.first()
+    response = client.post(f"/casework/schedule-policies/{policy.pk}/edit/", {
+        "measure_kind": policy.measure_kind, "risk_level": policy.risk_level, "phase_from_month": 6,
+        "phase_to_month": 3, "period_months": 1, "checkins": 1, "tests": 0, "random_tests": 0, "home_visits": 0,
+        "grace_days": 7})
+    assert response.status_code == 400  # the phase ends before it starts
+    outsider = make_user("hq_o", "social_worker", "320505001")
+    services.break_glass(outsider, person, "协查：嫌疑人到访")
+    grant = models.BreakGlass.objects.get()
+    huqiu_office = make_user("hq_off", "district_office", "320505")
+    login_client(client, huqiu_office)
+    assert client.post(f"/casework/break-glass/{grant.pk}/review/").status_code == 302
+    grant.refresh_from_db()
+    assert grant.reviewed_by == huqiu_office
