@@ -235,8 +235,16 @@ def monitoring_coverage(city_prefix: str = "3205") -> dict:
                                                      samples__sample_date__gte=today - dt.timedelta(days=92)).distinct()
     for plant in monitored:
         estimate = plant.population_on(today)
-        if estimate is not None:
-            served[plant.district_code] += estimate.population
+        if estimate is None:
+            continue
+        # a catchment may cross district lines: share the served population by the districts' populations
+        districts = sorted({code[:6] for code in (plant.served_area_codes or [])} & set(totals)) or \
+            [plant.district_code]
+        weights = [totals.get(d) or 0 for d in districts]
+        if not any(weights):
+            weights = [1] * len(districts)
+        for district, weight in zip(districts, weights):
+            served[district] += estimate.population * weight / sum(weights)
     return wbe.coverage(dict(served), {k: v for k, v in totals.items() if v})
 
 

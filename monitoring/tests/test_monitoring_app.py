@@ -394,3 +394,18 @@ def test_series_pages_per_area_and_drug(client, users, orgs):
     assert response.context["table"][-1]["values"] == [2, 1]
     assert client.get("/monitoring/series/?kind=screening").status_code == 200
     assert client.get("/monitoring/series/?kind=forensic&area=320505").status_code == 403
+
+
+def test_coverage_splits_a_catchment_across_districts(orgs):
+    from geo.models import Division
+
+    Division.objects.filter(code="320508").update(population=600_000)
+    Division.objects.filter(code="320505").update(population=200_000)
+    plant = models.TreatmentPlant(code="X1", name="跨区厂", area_code="320508001",
+                                  served_area_codes=["320508001", "320505001"])
+    plant.save()
+    models.PopulationEstimate(plant=plant, method="census", population=400_000, valid_from=dt.date(2020, 1, 1)).save()
+    services.record_lab_result(plant, dt.date.today(), 100_000, "methamphetamine", 10.0, 1)
+    coverage = services.monitoring_coverage("3205")
+    assert coverage.by_area["320508"] == pytest.approx(300_000 / 600_000)
+    assert coverage.by_area["320505"] == pytest.approx(100_000 / 200_000)
