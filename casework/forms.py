@@ -160,3 +160,17 @@ class SchedulePolicyForm(forms.ModelForm):
                 and cleaned["phase_to_month"] <= cleaned["phase_from_month"]:
             self.add_error("phase_to_month", _("The phase must end after it starts."))
         return cleaned
+
+
+class EndMeasureForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("outcome"), choices=[
+        ("completed", _("Completed at expiry (期满解除)")), ("released", _("Released from isolation (解除强戒)")),
+        ("terminated", _("Terminated: prison or compulsory education (终止)")),
+        ("converted", _("Converted to compulsory isolation (转强戒)"))])
+    on = forms.DateField(label=_("date"), widget=DATE)
+    reason = forms.CharField(label=_("reason"), max_length=300, required=False)
+
+
+class IsolationDecisionForm(forms.Form):
+    extension_days = forms.IntegerField(label=_("extension (days)"), min_value=0, max_value=366, initial=0)
+    early_release_on = forms.DateField(label=_("early release"), required=False, widget=DATE)

@@ -16,7 +16,8 @@ from .rules.dates import Period
 from . import models
 
 TRIGGER_KIND = {"C20-1": "serious_violation", "C20-2": "serious_violation", "C20-3": "serious_violation",
-                "C21-P": "positive_test", "C14-R": "missed_report", "L01": "lost_contact"}
+                "C21-P": "positive_test", "C14-R": "missed_report", "L01": "lost_contact",
+                "C21-H": "needs_police_review"}
 
 
 def parse_period(text: str) -> tuple[Period, str]:

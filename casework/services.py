@@ -292,8 +292,6 @@ def evaluate_rules(measure, today: dt.date | None = None) -> list:
     created = []
     open_rules = set(measure.police_tasks.filter(reported_on__isnull=True).values_list("rule_id", flat=True))
     for trigger in triggers:
-        if trigger.kind == "needs_police_review":
-            continue
         if trigger.rule_id == "L01" and "L01" in open_rules:
             continue  # one open lost-contact task at a time per measure
         task, new = models.PoliceReportTask.objects.get_or_create(
@@ -572,3 +570,47 @@ def regenerate_schedules(today: dt.date | None = None, measures=None) -> dict:
             inserted += refresh_schedule(measure, today)
     overdue = mark_overdue(today)
     return {"measures": len(rows), "inserted": inserted, "deleted": deleted, "overdue": overdue}
+
+
+# --- 强戒 decisions and the end of a measure --------------------------------------------------------------
+
+@transaction.atomic
+def decide_isolation(measure, *, extension_days: int = 0, early_release_on: dt.date | None = None):
+    """强制隔离戒毒: an extension (≤ 1 year) or an early release (not before one year), as decided by the
+    authority on the facility's proposal (条例 Art.33; 禁毒法 Art.47). The clock library refuses the
+    impossible; the error names the field."""
+    if measure.kind != "compulsory_isolation":
+        raise ValidationError({"kind": [_("Only compulsory isolation is extended or released early.")]})
+    try:
+        end = _clock().planned_end(measure.kind, measure.start_on, extension_days=extension_days,
+                                   early_release_on=early_release_on)
+    except ValueError as exc:
+        field = "early_release_on" if early_release_on else "extension_days"
+        raise ValidationError({field: [str(exc)]}) from exc
+    measure.extension_days, measure.early_release_on, measure.planned_end_on = extension_days, early_release_on, end
+    measure.save(audit_message="isolation decision")
+    return measure
+
+
+END_STATES = {"completed": ("completed", "other_social"), "released": ("released", "other_social"),
+              "terminated": ("terminated", "imprisoned"), "converted": ("converted", "compulsory_isolation")}
+
+
+@transaction.atomic
+def end_measure(measure, *, outcome: str, on: dt.date, reason: str = "", source: str = "police"):
+    """The end of a measure: 期满解除 (completed / released), 终止 (terminated: prison or a compulsory
+    education measure, 条例 Art.24) or conversion to 强戒 after a violation (converted). The person's
+    status follows; releases from 强戒 open the way to 社区康复 and aftercare."""
+    if outcome not in END_STATES:
+        raise ValidationError({"outcome": [_("Unknown outcome.")]})
+    if not measure.is_open:
+        raise ValidationError({"outcome": [_("This measure has already ended.")]})
+    if measure.start_on and on < measure.start_on:
+        raise ValidationError({"on": [_("A measure cannot end before it starts.")]})
+    state, status = END_STATES[outcome]
+    measure.state, measure.ended_on = state, on
+    measure.save(audit_message=f"ended: {outcome}")
+    models.PlannedEvent.objects.filter(measure=measure, status__in=["scheduled", "overdue"], due_on__gte=on) \
+        .update(status="skipped")
+    change_status(measure.person, status, on, source, reason=reason or outcome)
+    return measure

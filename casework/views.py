@@ -126,7 +126,8 @@ def person_detail(request, pk):
 EVENT_FORMS = {"test": forms.TestForm, "contact": forms.ContactForm, "absence": forms.AbsenceForm,
                "referral": forms.ReferralForm, "transfer": forms.TransferForm, "report": forms.ReportForm,
                "measure": forms.MeasureForm, "assessment": forms.AssessmentForm, "child": forms.ChildForm,
-               "status": forms.StatusForm, "police_note": forms.PoliceNoteForm}
+               "status": forms.StatusForm, "police_note": forms.PoliceNoteForm, "end": forms.EndMeasureForm,
+               "isolation": forms.IsolationDecisionForm}
 
 
 @login_required
@@ -169,6 +170,15 @@ def add_event(request, pk, kind):
                                            data.get("document", ""), data.get("reason", ""))
                 elif kind == "police_note":
                     models.PoliceNote(person=person, written_on=data["written_on"], text=data["text"]).save()
+                elif kind == "end":
+                    if measure is None:
+                        raise ValidationError({"outcome": [_("There is no open measure.")]})
+                    services.end_measure(measure, outcome=data["outcome"], on=data["on"], reason=data["reason"])
+                elif kind == "isolation":
+                    if measure is None:
+                        raise ValidationError({"extension_days": [_("There is no open measure.")]})
+                    services.decide_isolation(measure, extension_days=data["extension_days"] or 0,
+                                              early_release_on=data.get("early_release_on"))
                 elif kind == "transfer":
                     services.request_transfer(request.user, person, data["to_area_code"], data["reason"])
                 elif kind == "report":

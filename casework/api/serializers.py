@@ -142,3 +142,14 @@ def duplicate_response_body(exc):
     return {"id_number": exc.message_dict["id_number"], "existing_id": exc.existing.pk,
             "visible": exc.visible, "break_glass": f"/api/casework/persons/{exc.existing.pk}/break-glass/",
             "detail": _("Duplicate registration refused.")}
+
+
+class EndSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["completed", "released", "terminated", "converted"])
+    on = serializers.DateField()
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class IsolationDecisionSerializer(serializers.Serializer):
+    extension_days = serializers.IntegerField(min_value=0, required=False, default=0)
+    early_release_on = serializers.DateField(required=False, allow_null=True)

@@ -122,6 +122,20 @@ class MeasureViewSet(BaseModelViewSet):
         return self._act(request, pk, serializers.ReportSerializer,
                          lambda m, v: services.resume(m, v["reported_on"]))
 
+    @extend_schema(request=serializers.EndSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        return self._act(request, pk, serializers.EndSerializer,
+                         lambda m, v: services.end_measure(m, outcome=v["outcome"], on=v["on"],
+                                                           reason=v.get("reason", "")))
+
+    @extend_schema(request=serializers.IsolationDecisionSerializer)
+    @action(detail=True, methods=["post"], url_path="isolation-decision")
+    def isolation_decision(self, request, pk=None):
+        return self._act(request, pk, serializers.IsolationDecisionSerializer,
+                         lambda m, v: services.decide_isolation(m, extension_days=v.get("extension_days") or 0,
+                                                                early_release_on=v.get("early_release_on")))
+
     @extend_schema(request=serializers.SuspendSerializer)
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):

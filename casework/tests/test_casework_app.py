@@ -555,3 +555,43 @@ def test_status_police_note_schedule_policy_and_break_glass_review(client, perso
     assert client.post(f"/casework/break-glass/{grant.pk}/review/").status_code == 302
     grant.refresh_from_db()
     assert grant.reviewed_by == huqiu_office
+
+
+def test_isolation_extension_early_release_and_end(person):
+    measure = services.open_measure(person, "compulsory_isolation", execution_area_code="320508",
+                                    decided_on=dt.date(2025, 1, 1))
+    assert measure.state == "admitted" and measure.planned_end_on == dt.date(2027, 1, 1)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as too_long:
+        services.decide_isolation(measure, extension_days=400)
+    assert "extension_days" in too_long.value.message_dict
+    with pytest.raises(ValidationError) as too_early:
+        services.decide_isolation(measure, early_release_on=dt.date(2025, 12, 31))  # before one year
+    assert "early_release_on" in too_early.value.message_dict
+    services.decide_isolation(measure, extension_days=180)
+    assert measure.planned_end_on == dt.date(2027, 1, 1) + dt.timedelta(days=180)
+    services.end_measure(measure, outcome="released", on=dt.date(2027, 6, 30))
+    measure.refresh_from_db()
+    person.refresh_from_db()
+    assert (measure.state, measure.ended_on, person.status) == ("released", dt.date(2027, 6, 30), "other_social")
+    with pytest.raises(ValidationError):
+        services.end_measure(measure, outcome="completed", on=dt.date(2027, 7, 1))
+
+
+def test_hair_positive_reaching_before_the_order_goes_to_police_review(person):
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    services.record_test(person, measure=measure, sample="hair", collected_on=dt.date(2025, 3, 1), result="positive")
+    rules = set(models.PoliceReportTask.objects.filter(measure=measure).values_list("rule_id", flat=True))
+    assert "C21-H" in rules and "C21-P" not in rules
+
+
+def test_measure_end_through_the_api_names_the_field(person, worker):
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    client = token_client(worker)
+    bad = client.post(f"/api/casework/measures/{measure.pk}/end/", {"outcome": "completed", "on": "2024-01-01"},
+                      format="json")
+    assert bad.status_code == 400 and "on" in bad.json()
+    good = client.post(f"/api/casework/measures/{measure.pk}/end/", {"outcome": "completed", "on": "2028-01-04"},
+                       format="json")
+    assert good.status_code == 200 and good.json()["state"] == "completed"
