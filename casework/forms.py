@@ -126,14 +126,6 @@ class ChildForm(forms.Form):
     guardianship = forms.ChoiceField(label=_("guardianship"), choices=choices.Guardianship.choices)
     needs = forms.CharField(label=_("needs"), max_length=300, required=False)
 
-    def clean_birth_date(self):
-        import datetime as dt
-
-        born = self.cleaned_data["birth_date"]
-        if born > dt.date.today() or (dt.date.today() - born).days > 18 * 366:
-            raise forms.ValidationError(_("Only minor children are recorded here."))
-        return born
-
 
 class StatusForm(forms.Form):
     to_status = forms.ChoiceField(label=_("status"), choices=choices.PersonStatus.choices)

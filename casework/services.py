@@ -477,8 +477,12 @@ def complete_referral(user, referral, outcome: str, on: dt.date | None = None):
 def record_child(person, *, name: str, birth_date: dt.date, guardianship: str, needs: str = ""):
     """A minor child of a registered person (PIPL: a child's data is sensitive); a child without a
     carer (事实无人抚养) is referred to civil affairs by the worker."""
-    child = models.Child(person=person, name=name.strip(), birth_date=birth_date, guardianship=guardianship,
-                         needs=needs)
+    today = timezone.localdate()
+    if birth_date > today or (today - birth_date).days > 18 * 366:
+        raise ValidationError({"birth_date": [_("Only minor children are recorded here.")]})
+    child = models.Child(person=person, name=(name or "").strip(), birth_date=birth_date,
+                         guardianship=guardianship, needs=needs)
+    child.full_clean(exclude=["person", "school"])
     child.save()
     return child
 

@@ -153,3 +153,31 @@ class EndSerializer(serializers.Serializer):
 class IsolationDecisionSerializer(serializers.Serializer):
     extension_days = serializers.IntegerField(min_value=0, required=False, default=0)
     early_release_on = serializers.DateField(required=False, allow_null=True)
+
+
+class ChildSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.Child
+        fields = ["id", "person", "name", "birth_date", "guardianship", "needs"]
+
+
+class StatusChangeSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.StatusChange
+        fields = ["id", "person", "from_status", "to_status", "on", "source", "document", "reason"]
+        read_only_fields = ["from_status"]
+
+
+class IncidentSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.Incident
+        fields = ["id", "url", "occurred_on", "kind", "severity", "area_code", "persons", "description",
+                  "high_risk_trigger"]
+
+    def get_fields(self):
+        # link only persons the caller may see (as the web form offers only those)
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and "persons" in fields:
+            fields["persons"].child_relation.queryset = models.Person.objects.restrict(request.user, "view")
+        return fields

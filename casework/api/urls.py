@@ -13,5 +13,8 @@ router.register("transfers", views.TransferViewSet)
 router.register("referrals", views.ReferralViewSet)
 router.register("police-tasks", views.PoliceReportTaskViewSet)
 router.register("planned-events", views.PlannedEventViewSet)
+router.register("children", views.ChildViewSet)
+router.register("status-changes", views.StatusChangeViewSet)
+router.register("incidents", views.IncidentViewSet)
 app_name = "casework-api"
 urlpatterns = router.urls

@@ -289,3 +289,38 @@ class PlannedEventViewSet(BaseModelViewSet):
     serializer_class = serializers.PlannedEventSerializer
     filterset_class = filtersets.PlannedEventFilterSet
     http_method_names = ["get", "head", "options"]
+
+
+class ChildViewSet(_PersonEventViewSet):
+    """A registered person's minor children (sensitive; only roles that see the assistance section)."""
+
+    queryset = models.Child.objects.all()
+    serializer_class = serializers.ChildSerializer
+    filterset_fields = ["person", "guardianship"]
+
+    def create_through_service(self, v):
+        return services.record_child(v["person"], name=v["name"], birth_date=v["birth_date"],
+                                     guardianship=v["guardianship"], needs=v.get("needs", ""))
+
+
+class StatusChangeViewSet(_PersonEventViewSet):
+    """The person's status history; POST records a change with its source and document."""
+
+    queryset = models.StatusChange.objects.all()
+    serializer_class = serializers.StatusChangeSerializer
+    filterset_fields = ["person", "to_status", "source"]
+
+    def create_through_service(self, v):
+        if not models.Person.objects.restrict(self.request.user, "change").filter(pk=v["person"].pk).exists():
+            raise PermissionDenied
+        return services.change_status(v["person"], v["to_status"], v["on"], v["source"],
+                                      v.get("document", ""), v.get("reason", ""))
+
+
+class IncidentViewSet(BaseModelViewSet):
+    """肇事肇祸 incidents (K15); the persons linked raise their risk at the next assessment."""
+
+    queryset = models.Incident.objects.prefetch_related("persons")
+    serializer_class = serializers.IncidentSerializer
+    filterset_fields = ["kind", "severity", "area_code"]
+    http_method_names = ["get", "post", "patch", "head", "options"]

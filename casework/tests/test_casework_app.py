@@ -595,3 +595,38 @@ def test_measure_end_through_the_api_names_the_field(person, worker):
     good = client.post(f"/api/casework/measures/{measure.pk}/end/", {"outcome": "completed", "on": "2028-01-04"},
                        format="json")
     assert good.status_code == 200 and good.json()["state"] == "completed"
+
+
+def test_children_status_changes_and_incidents_through_the_api(person, worker, orgs):
+    client = token_client(worker)
+    too_old = client.post("/api/casework/children/", {"person": person.pk, "name": "小明", "birth_date": "1990-01-01",
+                                                      "guardianship": "parent"}, format="json")
+    assert too_old.status_code == 400 and "birth_date" in too_old.json()
+    child = client.post("/api/casework/children/", {"person": person.pk, "name": "小明", "birth_date": "2018-05-01",
+                                                    "guardianship": "none"}, format="json")
+    assert child.status_code == 201, child.content
+    assert models.Child.objects.get().guardianship == "none"
+
+    before = person.status
+    change = client.post("/api/casework/status-changes/", {"person": person.pk, "to_status": "deceased",
+                                                           "on": "2026-01-02", "source": "police",
+                                                           "document": "死亡证明"}, format="json")
+    assert change.status_code == 201, change.content
+    person.refresh_from_db()
+    assert person.status == "deceased" and not person.in_control
+    assert change.json()["from_status"] == before != "deceased"
+
+    outsider = services.register_person(make_user("wz", "social_worker", "320505001"), name="外区",
+                                        id_number=make_id_number("320505", dt.date(1991, 1, 1), 7),
+                                        household_area_code="320505001", residence_area_code="320505001")
+    body = {"occurred_on": "2026-01-03", "kind": "self_harm", "severity": "serious", "area_code": "320508001"}
+    refused = client.post("/api/casework/incidents/", {**body, "persons": [outsider.pk]}, format="json")
+    assert refused.status_code == 400 and "persons" in refused.json()
+    made = client.post("/api/casework/incidents/", {**body, "persons": [person.pk]}, format="json")
+    assert made.status_code == 201, made.content
+    assert list(models.Incident.objects.get().persons.all()) == [person]
+    # a member unit sees neither status history nor incidents
+    hrss = make_org("姑苏区人社局2", "320508", "member_unit", sector="hrss", is_member_unit=True)
+    member = token_client(make_user("rs3", "member_unit", "320508", org=hrss))
+    for endpoint in ("status-changes", "incidents"):
+        assert member.get(f"/api/casework/{endpoint}/").json()["count"] == 0, endpoint
