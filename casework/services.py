@@ -465,6 +465,12 @@ def decide_referral(user, referral, accept: bool, on: dt.date | None = None):
 
 @transaction.atomic
 def complete_referral(user, referral, outcome: str, on: dt.date | None = None):
+    """The member unit records what help was given (K13 counts completed referrals)."""
+    if user.org_id != referral.provider_org_id and not user.scope_for("change").is_global:
+        raise PermissionDenied
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise ValidationError({"outcome": [_("Say what help was given.")]})
     if referral.status != ReferralStatus.ACCEPTED:
         raise ValidationError({"status": [_("Only an accepted referral can be completed.")]})
     referral.status, referral.outcome = ReferralStatus.DONE, outcome

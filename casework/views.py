@@ -252,13 +252,18 @@ def my_tasks(request):
     referrals = models.Referral.objects.restrict(request.user, "view").filter(
         status="pending", provider_org_id=request.user.org_id).select_related("person", "provider_org") \
         if request.user.org_id else models.Referral.objects.none()
+    in_progress = models.Referral.objects.restrict(request.user, "view").filter(
+        status="accepted", provider_org_id=request.user.org_id).select_related("person", "provider_org") \
+        if request.user.org_id else models.Referral.objects.none()
     candidates = []
     if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
     return render(request, "casework/my_tasks.html", {"overdue": overdue, "overdue_count": overdue_count, "due": due,
                                                       "today": today,
                                                       "police": police[:100], "transfers": transfers[:50],
-                                                      "referrals": referrals[:50], "candidates": candidates})
+                                                      "referrals": referrals[:50],
+                                                      "referrals_in_progress": in_progress[:50],
+                                                      "candidates": candidates})
 
 
 @login_required
@@ -293,7 +298,7 @@ def decide_referral(request, pk):
     referral = get_object_or_404(models.Referral.objects.restrict(request.user, "change"), pk=pk)
     if request.method == "POST":
         try:
-            if request.POST.get("outcome"):
+            if "outcome" in request.POST:
                 services.complete_referral(request.user, referral, request.POST["outcome"])
             else:
                 services.decide_referral(request.user, referral, request.POST.get("accept") == "1")

@@ -630,3 +630,24 @@ def test_children_status_changes_and_incidents_through_the_api(person, worker, o
     member = token_client(make_user("rs3", "member_unit", "320508", org=hrss))
     for endpoint in ("status-changes", "incidents"):
         assert member.get(f"/api/casework/{endpoint}/").json()["count"] == 0, endpoint
+
+
+def test_member_unit_records_the_help_given_on_its_task_page(client, person, orgs, worker):
+    hrss = make_org("姑苏区人社局4", "320508", "member_unit", sector="hrss", is_member_unit=True)
+    member = make_user("rs4", "member_unit", "320508", org=hrss)
+    referral = services.refer(person, kind="job", need="求职", provider_org=hrss, consent=True)
+    services.decide_referral(member, referral, True)
+    login_client(client, member)
+    page = client.get("/casework/").content.decode()
+    assert "求职" in page and f"/casework/referrals/{referral.pk}/decide/" in page
+    client.post(f"/casework/referrals/{referral.pk}/decide/", {"outcome": "  "})
+    referral.refresh_from_db()
+    assert referral.status == "accepted"  # a blank outcome is refused
+    # the referring worker cannot record the member unit's outcome
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.complete_referral(worker, referral, "安置")
+    client.post(f"/casework/referrals/{referral.pk}/decide/", {"outcome": "已安置公益性岗位"})
+    referral.refresh_from_db()
+    assert referral.status == "done" and referral.outcome == "已安置公益性岗位" and referral.done_on
