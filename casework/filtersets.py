@@ -89,6 +89,8 @@ class IncidentFilterSet(BaseFilterSet):
 
 class BreakGlassFilterSet(BaseFilterSet):
     granted_from = django_filters.DateTimeFilter(field_name="granted_at", lookup_expr="gte", label=_("from"))
+    reviewed = django_filters.BooleanFilter(field_name="reviewed_at", lookup_expr="isnull", exclude=True,
+                                            label=_("reviewed"))
 
     class Meta:
         model = models.BreakGlass

@@ -255,6 +255,10 @@ def my_tasks(request):
     in_progress = models.Referral.objects.restrict(request.user, "view").filter(
         status="accepted", provider_org_id=request.user.org_id).select_related("person", "provider_org") \
         if request.user.org_id else models.Referral.objects.none()
+    # the weekly break-glass review (research §3.5 item 3): offices see how many accesses still wait for it
+    break_glass_unreviewed = models.BreakGlass.objects.restrict(request.user, "approve").filter(
+        reviewed_at__isnull=True).exclude(user=request.user).count() \
+        if request.user.has_resource_perm("casework.breakglass", "approve") else 0
     candidates = []
     if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
@@ -263,6 +267,7 @@ def my_tasks(request):
                                                       "police": police[:100], "transfers": transfers[:50],
                                                       "referrals": referrals[:50],
                                                       "referrals_in_progress": in_progress[:50],
+                                                      "break_glass_unreviewed": break_glass_unreviewed,
                                                       "candidates": candidates})
 
 

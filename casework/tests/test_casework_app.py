@@ -651,3 +651,18 @@ def test_member_unit_records_the_help_given_on_its_task_page(client, person, org
     client.post(f"/casework/referrals/{referral.pk}/decide/", {"outcome": "已安置公益性岗位"})
     referral.refresh_from_db()
     assert referral.status == "done" and referral.outcome == "已安置公益性岗位" and referral.done_on
+
+
+def test_offices_are_told_of_break_glass_accesses_awaiting_review(client, person, orgs):
+    outsider = make_user("wz2", "social_worker", "320505001")
+    grant = services.break_glass(outsider, person, "紧急协查")
+    office = make_user("wzoffice", "district_office", "320505")
+    login_client(client, office)
+    page = client.get("/casework/").content.decode()
+    assert "1 次紧急授权访问待您审核" in page or "1 break-glass access waits" in page
+    listing = client.get("/casework/break-glass/?reviewed=false").content.decode()
+    assert "紧急协查" in listing
+    client.post(f"/casework/break-glass/{grant.pk}/review/")
+    assert "待您审核" not in client.get("/casework/").content.decode()
+    assert "紧急协查" not in client.get("/casework/break-glass/?reviewed=false").content.decode()
+    assert "紧急协查" in client.get("/casework/break-glass/?reviewed=true").content.decode()
