@@ -71,12 +71,48 @@ def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str 
         approved_by=user if manual_level and may_approve else None, assessed_on=assessed_on,
         next_review_on=result.next_review_on)
     assessment.save()
-    if person.risk_level != assessment.level:
-        person.risk_level = assessment.level
+    if _latest(person).pk == assessment.pk:  # a back-dated assessment does not replace a newer one
+        _apply_level(person, assessment.level)
+    return assessment
+
+
+def _latest(person):
+    return person.assessments.order_by("-assessed_on", "-created").first()
+
+
+def _apply_level(person, level: str) -> None:
+    """The person's tier follows the assessment; the schedule intensity follows the tier."""
+    if person.risk_level != level:
+        person.risk_level = level
         person.save(audit_message="risk level")
         from .services import current_measure, refresh_schedule
 
         measure = current_measure(person)
         if measure is not None:
             refresh_schedule(measure)
+
+
+def pending_manual_levels(user):
+    """Manual levels entered by someone who may not approve them, on each person's latest assessment."""
+    from django.db.models import OuterRef, Subquery
+
+    latest = models.RiskAssessment.objects.filter(person=OuterRef("person")).order_by("-assessed_on", "-created")
+    return models.RiskAssessment.objects.restrict(user, "approve").exclude(manual_level="") \
+        .filter(approved_by__isnull=True, pk=Subquery(latest.values("pk")[:1])).select_related("person")
+
+
+@transaction.atomic
+def approve_manual_level(user, assessment) -> models.RiskAssessment:
+    """The district office approves a social worker's manual level later; it then takes effect."""
+    from django.core.exceptions import PermissionDenied
+
+    if not user.has_resource_perm("casework.riskassessment", "approve"):
+        raise PermissionDenied
+    if not assessment.manual_level or assessment.approved_by_id:
+        raise ValidationError({"manual_level": [_("There is no manual level waiting for approval.")]})
+    if _latest(assessment.person).pk != assessment.pk:
+        raise ValidationError({"manual_level": [_("A newer assessment replaces this one.")]})
+    assessment.approved_by = user
+    assessment.save(audit_message="manual level approved")
+    _apply_level(assessment.person, assessment.level)
     return assessment

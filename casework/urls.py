@@ -17,6 +17,7 @@ urlpatterns = [
     path("transfers/<int:pk>/decide/", views.decide_transfer, name="transfer_decide"),
     path("referrals/<int:pk>/decide/", views.decide_referral, name="referral_decide"),
     path("police-tasks/<int:pk>/reported/", views.police_reported, name="police_reported"),
+    path("assessments/<int:pk>/approve/", views.approve_manual_level, name="assessment_approve"),
     path("persons/<int:pk>/abstinence/", views.confirm_abstinence, name="confirm_abstinence"),
     *crud_urls(models.PoliceReportTask, list_view=views.PoliceReportTaskListView, prefix="police-tasks/"),
     *crud_urls(models.Measure, list_view=views.MeasureListView, detail_view=views.MeasureDetailView,

@@ -259,6 +259,11 @@ def my_tasks(request):
     break_glass_unreviewed = models.BreakGlass.objects.restrict(request.user, "approve").filter(
         reviewed_at__isnull=True).exclude(user=request.user).count() \
         if request.user.has_resource_perm("casework.breakglass", "approve") else 0
+    pending_levels = []
+    if request.user.has_resource_perm("casework.riskassessment", "approve"):
+        from .risk_service import pending_manual_levels
+
+        pending_levels = pending_manual_levels(request.user)[:50]
     candidates = []
     if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
@@ -268,6 +273,7 @@ def my_tasks(request):
                                                       "referrals": referrals[:50],
                                                       "referrals_in_progress": in_progress[:50],
                                                       "break_glass_unreviewed": break_glass_unreviewed,
+                                                      "pending_levels": pending_levels,
                                                       "candidates": candidates})
 
 
@@ -312,6 +318,22 @@ def decide_referral(request, pk):
         else:
             messages.success(request, _("Saved."))
     return redirect(request.POST.get("next") or reverse("casework:my_tasks"))
+
+
+@login_required
+def approve_manual_level(request, pk):
+    """The district office approves a manual risk level entered by a social worker."""
+    from .risk_service import approve_manual_level as approve
+
+    assessment = get_object_or_404(models.RiskAssessment.objects.restrict(request.user, "approve"), pk=pk)
+    if request.method == "POST":
+        try:
+            approve(request.user, assessment)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("Manual level approved."))
+    return redirect("casework:my_tasks")
 
 
 @login_required

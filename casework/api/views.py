@@ -207,6 +207,19 @@ class RiskAssessmentViewSet(_PersonEventViewSet):
                       manual_reason=v.get("manual_reason", ""), user=self.request.user,
                       assessed_on=v.get("assessed_on"))
 
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve the manual level of the person's latest assessment (district office)."""
+        from ..risk_service import approve_manual_level
+
+        try:
+            assessment = approve_manual_level(request.user, self.get_object())
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(serializers.RiskAssessmentSerializer(assessment, context=self.get_serializer_context()).data)
+
+    custom_action_permission = "approve"
+
 
 class TransferViewSet(_PersonEventViewSet):
     queryset = models.Transfer.objects.all()

@@ -666,3 +666,31 @@ def test_offices_are_told_of_break_glass_accesses_awaiting_review(client, person
     assert "待您审核" not in client.get("/casework/").content.decode()
     assert "紧急协查" not in client.get("/casework/break-glass/?reviewed=false").content.decode()
     assert "紧急协查" in client.get("/casework/break-glass/?reviewed=true").content.decode()
+
+
+def test_office_approves_a_pending_manual_level_later(client, person, orgs):
+    from casework.risk_service import assess
+
+    worker = make_user("sw5", "social_worker", "320508001")
+    office = make_user("office5", "district_office", "320508")
+    factors = {"drug_type": "heroin", "severe_addiction": "1"}
+    pending = assess(person, factors=factors, manual_level="low", manual_reason="家属监护到位", user=worker)
+    person.refresh_from_db()
+    assert person.risk_level == pending.computed_level != "low"
+    # the worker may not approve its own manual level
+    assert token_client(worker).post(f"/api/casework/assessments/{pending.pk}/approve/").status_code in (403, 404)
+    login_client(client, office)
+    page = client.get("/casework/").content.decode()
+    assert "家属监护到位" in page and f"/casework/assessments/{pending.pk}/approve/" in page
+    client.post(f"/casework/assessments/{pending.pk}/approve/")
+    pending.refresh_from_db()
+    person.refresh_from_db()
+    assert pending.approved_by == office and pending.level == "low" and person.risk_level == "low"
+    assert "家属监护到位" not in client.get("/casework/").content.decode()
+    # an older assessment cannot be approved once a newer one replaces it
+    older = assess(person, factors=factors, manual_level="medium", manual_reason="复评", user=worker,
+                   assessed_on=dt.date(2020, 1, 1))
+    answer = token_client(office).post(f"/api/casework/assessments/{older.pk}/approve/")
+    assert answer.status_code == 400 and "manual_level" in answer.json()
+    person.refresh_from_db()
+    assert person.risk_level == "low"  # the back-dated assessment did not replace the newer level
