@@ -105,6 +105,14 @@ class AssessmentForm(forms.Form):
     manual_level = forms.ChoiceField(label=_("manual level"), choices=[("", "—"), *choices.RiskLevel.choices],
                                      required=False)
     manual_reason = forms.CharField(label=_("reason for the manual level"), max_length=300, required=False)
+    flags = forms.MultipleChoiceField(label=_("hard overrides you have established"), required=False,
+                                      widget=forms.CheckboxSelectMultiple, choices=())
+
+    def __init__(self, *args, **kwargs):
+        from .risk_service import WORKER_FLAG_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["flags"].choices = WORKER_FLAG_CHOICES
 
     def clean(self):
         cleaned = super().clean()

@@ -14,6 +14,9 @@ from . import models
 from .rules import risk
 
 INCIDENT_OVERRIDES = {"self_harm": "HO-SELF-HARM"}
+# hard overrides the worker establishes from what they see (the others come from incidents and rules)
+WORKER_FLAGS = ("HO-SELF-HARM", "HO-MENTAL", "HO-ILLNESS")
+WORKER_FLAG_CHOICES = [(code, f"{code} {risk.HARD_OVERRIDES[code]}") for code in WORKER_FLAGS]
 TRIGGER_KINDS = {"C20-1": "serious_violation", "C20-2": "serious_violation", "C20-3": "serious_violation",
                  "C14-R": "missed_report"}
 
@@ -49,11 +52,15 @@ def _answers(factors: dict, instrument=risk.EXAMPLE_INSTRUMENT) -> dict:
 
 @transaction.atomic
 def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str = "", user=None,
-           assessed_on: dt.date | None = None) -> models.RiskAssessment:
+           assessed_on: dt.date | None = None, flags=()) -> models.RiskAssessment:
+    """``flags``: hard overrides the worker established (WORKER_FLAGS); kept in ``overrides``."""
     assessed_on = assessed_on or timezone.localdate()
+    unknown = sorted(set(flags) - set(WORKER_FLAGS))
+    if unknown:
+        raise ValidationError({"flags": [_("Unknown hard override: %(codes)s") % {"codes": ", ".join(unknown)}]})
     triggers = [SimpleNamespace(kind=TRIGGER_KINDS.get(t.rule_id), on=t.triggered_on)
                 for t in person.police_tasks.all() if t.rule_id in TRIGGER_KINDS]
-    flags = {INCIDENT_OVERRIDES[i.kind] for i in person.incidents.all() if i.kind in INCIDENT_OVERRIDES}
+    flags = {INCIDENT_OVERRIDES[i.kind] for i in person.incidents.all() if i.kind in INCIDENT_OVERRIDES} | set(flags)
     if manual_level and not manual_reason.strip():
         raise ValidationError({"manual_reason": [_("A manual level needs a reason.")]})
     try:

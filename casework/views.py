@@ -194,7 +194,8 @@ def add_event(request, pk, kind):
                     from .risk_service import assess
 
                     assess(person, factors=_factors_from(request.POST), manual_level=data.get("manual_level", ""),
-                           manual_reason=data.get("manual_reason", ""), user=request.user)
+                           manual_reason=data.get("manual_reason", ""), user=request.user,
+                           flags=data.get("flags", ()))
         except ValidationError as exc:
             _apply_form_errors(form, exc)
         else:

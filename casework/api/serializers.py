@@ -90,10 +90,13 @@ class AbsenceSerializer(BaseModelSerializer):
 
 
 class RiskAssessmentSerializer(BaseModelSerializer):
+    flags = serializers.ListField(child=serializers.CharField(), write_only=True, required=False,
+                                  help_text="Hard overrides the worker established: HO-SELF-HARM, HO-MENTAL, HO-ILLNESS")
+
     class Meta:
         model = models.RiskAssessment
         fields = ["id", "person", "instrument_version", "factors", "score", "computed_level", "overrides",
-                  "manual_level", "manual_reason", "approved_by", "assessed_on", "next_review_on"]
+                  "manual_level", "manual_reason", "approved_by", "assessed_on", "next_review_on", "flags"]
         read_only_fields = ["instrument_version", "score", "computed_level", "overrides", "approved_by",
                             "next_review_on"]
 

@@ -205,7 +205,7 @@ class RiskAssessmentViewSet(_PersonEventViewSet):
 
         return assess(v["person"], factors=v.get("factors", {}), manual_level=v.get("manual_level", ""),
                       manual_reason=v.get("manual_reason", ""), user=self.request.user,
-                      assessed_on=v.get("assessed_on"))
+                      assessed_on=v.get("assessed_on"), flags=v.get("flags", ()))
 
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):

@@ -694,3 +694,21 @@ def test_office_approves_a_pending_manual_level_later(client, person, orgs):
     assert answer.status_code == 400 and "manual_level" in answer.json()
     person.refresh_from_db()
     assert person.risk_level == "low"  # the back-dated assessment did not replace the newer level
+
+
+def test_worker_established_hard_overrides_make_the_person_high_risk(client, person, worker):
+    login_client(client, worker)
+    form = client.get(f"/casework/persons/{person.pk}/add/assessment/").content.decode()
+    assert "HO-MENTAL" in form and "HO-ILLNESS" in form
+    client.post(f"/casework/persons/{person.pk}/add/assessment/",
+                {"factor_drug_type": "cannabis", "factor_years_abstinent": "3", "flags": ["HO-ILLNESS"]})
+    assessment = models.RiskAssessment.objects.get(person=person)
+    assert assessment.level == "high" and assessment.overrides == ["HO-ILLNESS"]
+    answer = token_client(worker).post("/api/casework/assessments/", {
+        "person": person.pk, "assessed_on": "2026-11-01", "factors": {"drug_type": "cannabis"},
+        "flags": ["HO-UNKNOWN"]}, format="json")
+    assert answer.status_code == 400 and "flags" in answer.json()
+    made = token_client(worker).post("/api/casework/assessments/", {
+        "person": person.pk, "assessed_on": "2026-11-02", "factors": {"drug_type": "cannabis"},
+        "flags": ["HO-MENTAL"]}, format="json")
+    assert made.status_code == 201 and made.json()["overrides"] == ["HO-MENTAL"]
