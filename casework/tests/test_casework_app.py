@@ -712,3 +712,14 @@ def test_worker_established_hard_overrides_make_the_person_high_risk(client, per
         "person": person.pk, "assessed_on": "2026-11-02", "factors": {"drug_type": "cannabis"},
         "flags": ["HO-MENTAL"]}, format="json")
     assert made.status_code == 201 and made.json()["overrides"] == ["HO-MENTAL"]
+
+
+@pytest.mark.parametrize("path,label", [("measures", "casework.measure"), ("police-tasks", "casework.policereporttask"),
+                                        ("referrals", "casework.referral"), ("transfers", "casework.transfer"),
+                                        ("incidents", "casework.incident"), ("break-glass", "casework.breakglass")])
+def test_every_casework_list_export_needs_a_reason(client, person, orgs, path, label):
+    office = make_user("gusu_office6", "district_office", "320508")
+    login_client(client, office)
+    assert client.get(f"/casework/{path}/?export=xlsx").status_code == 302
+    assert client.get(f"/casework/{path}/?export=xlsx&reason=专项检查").status_code == 200
+    assert AccessLog.objects.get(event="export", object_type=label).reason == "专项检查"
