@@ -70,8 +70,11 @@ def build(ctx):
             if injected:
                 ground_truth[person.pk] = injected
     ctx.ground_truth_casework = ground_truth
+    _extras(random.Random(ctx.seed + 41), streets, member_units)
     ctx.say(f"casework: {models.Person.objects.count()} persons, {models.Measure.objects.count()} measures, "
-            f"{models.PoliceReportTask.objects.count()} police-report tasks")
+            f"{models.PoliceReportTask.objects.count()} police-report tasks, "
+            f"{models.RiskAssessment.objects.count()} assessments, {models.Child.objects.count()} children, "
+            f"{models.Incident.objects.count()} incidents, {models.Transfer.objects.count()} transfers")
 
 
 def _populate(person, rng, residence, member_units):
@@ -143,3 +146,63 @@ def _community(person, rng, kind, residence, member_units):
                        need="生活困难" if sector == "civil_affairs" else "求职", provider_org=member_units[sector],
                        consent=True, on=TODAY - dt.timedelta(days=rng.randint(1, 60)))
     return scenario
+
+
+def _extras(rng, streets, member_units):
+    """The rest of a caseload, from its own random stream so the ground truth above stays as it is:
+    risk assessments, 强戒 early releases followed by aftercare (K10, K08), minor children (a child
+    without a carer is referred to civil affairs), incidents (K15) and transfers waiting for the
+    receiving office (K12, my tasks)."""
+    from users.models import User
+
+    from .risk_service import assess
+
+    requester = User.objects.filter(username="city").first()  # the demo city office asks on behalf of streets
+    open_community = list(models.Measure.objects.filter(
+        kind__in=[MeasureKind.COMMUNITY_TREATMENT, MeasureKind.COMMUNITY_REHAB],
+        state__in=["ordered", "reported", "active"]).select_related("person"))
+    for measure in open_community:
+        person = measure.person
+        with transaction.atomic():
+            if rng.random() < 0.6:
+                assess(person, factors={"drug_type": rng.choice(["heroin", "methamphetamine", "ketamine", "cannabis"]),
+                                        "years_abstinent": str(rng.choice([0, 1, 3]))},
+                       assessed_on=TODAY - dt.timedelta(days=rng.randint(1, 150)))
+            if rng.random() < 0.12:
+                guardianship = rng.choice(["parent", "parent", "relative", "none"])
+                child = services.record_child(person, name=_name(rng), guardianship=guardianship,
+                                              birth_date=TODAY - dt.timedelta(days=rng.randint(400, 17 * 365)),
+                                              needs="事实无人抚养" if guardianship == "none" else "")
+                if child.guardianship == "none" and "civil_affairs" in member_units:
+                    services.refer(person, kind="dibao", need="子女事实无人抚养", provider_org=member_units["civil_affairs"],
+                                   consent=True, on=TODAY - dt.timedelta(days=rng.randint(1, 30)))
+            if rng.random() < 0.03:
+                incident = models.Incident(occurred_on=TODAY - dt.timedelta(days=rng.randint(1, 300)),
+                                           kind=rng.choice(["self_harm", "harm_others", "drug_driving", "public_safety"]),
+                                           severity=rng.choice(["minor", "minor", "serious", "major"]),
+                                           area_code=measure.execution_area_code, description="演示事件")
+                incident.save()
+                incident.persons.add(person)
+            if rng.random() < 0.02 and measure.state == "active" and requester is not None:
+                others = [s for s in streets if s[:6] != measure.execution_area_code[:6]]
+                if others:
+                    asked = TODAY - dt.timedelta(days=rng.randint(0, 60))
+                    transfer = services.request_transfer(requester, person, rng.choice(others), "工作调动，居住地变更",
+                                                         on=asked)
+                    if asked < TODAY - dt.timedelta(days=10):  # older requests were accepted; most reported in time
+                        decided = asked + dt.timedelta(days=rng.randint(1, 5))
+                        services.decide_transfer(requester, transfer, True, on=decided)
+                        if rng.random() < 0.8:
+                            services.record_report(measure, decided + dt.timedelta(days=rng.randint(1, 14)))
+    for measure in models.Measure.objects.filter(kind=MeasureKind.COMPULSORY_ISOLATION, state="admitted",
+                                                 start_on__lte=TODAY - dt.timedelta(days=400)):
+        if rng.random() < 0.5:
+            continue
+        released = measure.start_on + dt.timedelta(days=366 + rng.randint(0, (TODAY - measure.start_on).days - 367))
+        with transaction.atomic():
+            services.decide_isolation(measure, early_release_on=released)
+            services.end_measure(measure, outcome="released", on=released, reason="提前解除强制隔离戒毒")
+            if rng.random() < 0.9:  # most are taken into aftercare, a few late or not at all
+                services.open_measure(measure.person, MeasureKind.AFTERCARE,
+                                      execution_area_code=measure.person.residence_area_code,
+                                      decided_on=min(TODAY, released + dt.timedelta(days=rng.randint(0, 20))))
