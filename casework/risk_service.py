@@ -5,7 +5,7 @@ schedule intensity. A manual level needs a reason, and takes effect once someone
 import datetime as dt
 from types import SimpleNamespace
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -111,8 +111,6 @@ def pending_manual_levels(user):
 @transaction.atomic
 def approve_manual_level(user, assessment) -> models.RiskAssessment:
     """The district office approves a social worker's manual level later; it then takes effect."""
-    from django.core.exceptions import PermissionDenied
-
     if not user.has_resource_perm("casework.riskassessment", "approve"):
         raise PermissionDenied
     if not assessment.manual_level or assessment.approved_by_id:

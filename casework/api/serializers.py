@@ -158,7 +158,25 @@ class IsolationDecisionSerializer(serializers.Serializer):
     early_release_on = serializers.DateField(required=False, allow_null=True)
 
 
-class ChildSerializer(BaseModelSerializer):
+class MaskedOnReadMixin:
+    """Encrypted fields that are written in clear and read masked (or clear and logged for callers who
+    may unmask), as on the pages."""
+
+    masked_fields: tuple = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in self.masked_fields:
+            if name in data:
+                field = MaskedField()
+                field.bind(name, self)
+                data[name] = field.to_representation(instance)
+        return data
+
+
+class ChildSerializer(MaskedOnReadMixin, BaseModelSerializer):
+    masked_fields = ("name",)
+
     class Meta:
         model = models.Child
         fields = ["id", "person", "name", "birth_date", "guardianship", "needs"]
@@ -171,7 +189,9 @@ class StatusChangeSerializer(BaseModelSerializer):
         read_only_fields = ["from_status"]
 
 
-class IncidentSerializer(BaseModelSerializer):
+class IncidentSerializer(MaskedOnReadMixin, BaseModelSerializer):
+    masked_fields = ("description",)
+
     class Meta:
         model = models.Incident
         fields = ["id", "url", "occurred_on", "kind", "severity", "area_code", "persons", "description",

@@ -605,6 +605,7 @@ def test_children_status_changes_and_incidents_through_the_api(person, worker, o
     child = client.post("/api/casework/children/", {"person": person.pk, "name": "小明", "birth_date": "2018-05-01",
                                                     "guardianship": "none"}, format="json")
     assert child.status_code == 201, child.content
+    assert child.json()["name"] != "小明" and child.json()["name"].startswith("小")  # read back masked
     assert models.Child.objects.get().guardianship == "none"
 
     before = person.status
@@ -622,8 +623,11 @@ def test_children_status_changes_and_incidents_through_the_api(person, worker, o
     body = {"occurred_on": "2026-01-03", "kind": "self_harm", "severity": "serious", "area_code": "320508001"}
     refused = client.post("/api/casework/incidents/", {**body, "persons": [outsider.pk]}, format="json")
     assert refused.status_code == 400 and "persons" in refused.json()
-    made = client.post("/api/casework/incidents/", {**body, "persons": [person.pk]}, format="json")
+    made = client.post("/api/casework/incidents/", {**body, "persons": [person.pk], "description": "在家中自伤"},
+                       format="json")
     assert made.status_code == 201, made.content
+    assert made.json()["description"] != "在家中自伤"
+    assert models.Incident.objects.get().description == "在家中自伤"  # stored (encrypted) as written
     assert list(models.Incident.objects.get().persons.all()) == [person]
     # a member unit sees neither status history nor incidents
     hrss = make_org("姑苏区人社局2", "320508", "member_unit", sector="hrss", is_member_unit=True)
