@@ -131,3 +131,9 @@ class Severity(models.TextChoices):
     MINOR = "minor", _("Minor")
     SERIOUS = "serious", _("Serious")
     MAJOR = "major", _("Major")
+
+
+# the substances a registered person is recorded as using (滥用毒品种类), by their Chinese names as the
+# ledgers write them; stored in Person.drug_types
+DRUG_TYPES = ["海洛因", "甲基苯丙胺", "氯胺酮", "大麻", "可卡因", "吗啡", "MDMA(摇头丸)", "甲卡西酮", "麻古",
+              "新精神活性物质", "其他"]

@@ -17,6 +17,9 @@ class PersonRegisterForm(forms.Form):
                                           validators=[validate_division_code])
     phone = forms.CharField(label=_("phone"), max_length=20, required=False)
     first_found_on = forms.DateField(label=_("first found"), required=False, widget=DATE)
+    drug_types = forms.MultipleChoiceField(label=_("drugs used"), required=False,
+                                           choices=[(d, d) for d in choices.DRUG_TYPES],
+                                           widget=forms.CheckboxSelectMultiple)
 
     def clean_id_number(self):
         from utilities.validators import validate_id_number

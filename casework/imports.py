@@ -1,18 +1,35 @@
 """Excel imports of existing ledgers: the person ledger (在册人员台账) and drug-test results. Rows go
 through the same forms and services as the pages, so duplicates, scope and rules apply as there."""
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.imports import Column, ImportSpec, registry
 
 from . import models, services
-from .choices import TestResult, TestSample
+from .choices import DRUG_TYPES, TestResult, TestSample
 from .forms import PersonRegisterForm
+
+
+class DrugTypesCell(forms.CharField):
+    """One ledger cell with several drugs, separated by 、 , ， ; or ；; each must be a known name."""
+
+    def clean(self, value):
+        text = super().clean(value) or ""
+        names = [n.strip() for n in re.split(r"[、,，;；]", text) if n.strip()]
+        unknown = [n for n in names if n not in DRUG_TYPES]
+        if unknown:
+            raise forms.ValidationError(_("Unknown drug %(names)s; use: %(known)s")
+                                        % {"names": "、".join(unknown), "known": "、".join(DRUG_TYPES)})
+        return names
 
 
 class PersonRowForm(PersonRegisterForm):
     """A ledger row: a new person is registered; a known ID number (in scope) is left as it is."""
+
+    drug_types = DrugTypesCell(label=_("drugs used"), required=False)
 
     def __init__(self, *args, instance=None, **kwargs):
         self.instance = instance
@@ -45,6 +62,7 @@ PERSONS = registry.register(ImportSpec(
         Column("residence_area_code", "居住地区划代码", example="320508001001"),
         Column("phone", "手机号码"),
         Column("first_found_on", "初次发现日期", example="2020-05-01"),
+        Column("drug_types", "滥用毒品种类", help="多种用顿号分隔，如 海洛因、甲基苯丙胺", example="甲基苯丙胺"),
     ],
 ))
 

@@ -727,3 +727,41 @@ def test_every_casework_list_export_needs_a_reason(client, person, orgs, path, l
     assert client.get(f"/casework/{path}/?export=xlsx").status_code == 302
     assert client.get(f"/casework/{path}/?export=xlsx&reason=专项检查").status_code == 200
     assert AccessLog.objects.get(event="export", object_type=label).reason == "专项检查"
+
+
+def test_drug_types_on_the_register_form_and_in_the_ledger(client, orgs):
+    import io
+
+    from openpyxl import Workbook
+
+    from core import imports as pipeline
+    from casework.imports import PERSONS
+
+    office = make_user("gusu_office7", "district_office", "320508")
+    login_client(client, office)
+    response = client.post("/casework/persons/register/", {
+        "name": "吴九", "id_number": make_id_number("320508", dt.date(1988, 2, 2), 9),
+        "household_area_code": "320508001", "residence_area_code": "320508001", "drug_types": ["海洛因", "氯胺酮"]})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person = models.Person.objects.get()
+    assert person.drug_types == ["海洛因", "氯胺酮"]
+    assert "海洛因、氯胺酮" in client.get(f"/casework/persons/{person.pk}/").content.decode()
+
+    def book(rows):
+        wb = Workbook()
+        wb.active.append(["姓名", "身份证号", "户籍地区划代码", "居住地区划代码", "滥用毒品种类"])
+        for row in rows:
+            wb.active.append(row)
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        return buffer.getvalue()
+
+    ids = [make_id_number("320508", dt.date(1990, 3, 3), n) for n in (11, 12)]
+    bad = pipeline.start_import(PERSONS, office, "l.xlsx", book([["甲", ids[0], "320508001", "320508001", "海洛因"],
+                                                                 ["乙", ids[1], "320508001", "320508001", "海洛因、冰糖"]]))
+    assert [(e["row"], e["column"]) for e in bad.errors] == [(3, "滥用毒品种类")]
+    assert "冰糖" in bad.errors[0]["message"]
+    good = pipeline.start_import(PERSONS, office, "l2.xlsx", book([["甲", ids[0], "320508001", "320508001",
+                                                                    "海洛因，甲基苯丙胺"]]))
+    pipeline.commit(good, office)
+    assert services.find_by_id_number(ids[0]).drug_types == ["海洛因", "甲基苯丙胺"]
