@@ -66,7 +66,8 @@ def build(ctx):
                                                   source="police")
             except services.DuplicatePerson:
                 continue
-            injected = _populate(person, rng, residence, member_units)
+            with services.rules_deferred():  # history is entered first; the rules run once, as of TODAY
+                injected = _populate(person, rng, residence, member_units)
             if injected:
                 ground_truth[person.pk] = injected
     ctx.ground_truth_casework = ground_truth

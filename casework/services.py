@@ -1,6 +1,8 @@
 """Business actions of the casework pillar. Pages, the API, imports, jobs and the demo all write
 through these functions, so every rule and every audit entry applies whichever door was used."""
 
+import contextlib
+import contextvars
 import datetime as dt
 from types import SimpleNamespace
 
@@ -216,6 +218,26 @@ def recompute_end(measure):
 
 # --- events and the rules they trigger ---------------------------------------------------------------
 
+# Entering a backlog of past events one by one would evaluate the time-driven rules (L01) "as of today"
+# on a half-entered history; a caller entering history defers them and evaluates once at the end.
+_rules_deferred = contextvars.ContextVar("casework_rules_deferred", default=False)
+
+
+@contextlib.contextmanager
+def rules_deferred():
+    """Record events without evaluating the rules after each one; call ``evaluate_rules`` afterwards."""
+    token = _rules_deferred.set(True)
+    try:
+        yield
+    finally:
+        _rules_deferred.reset(token)
+
+
+def _after_event(measure):
+    if measure is not None and not _rules_deferred.get():
+        evaluate_rules(measure)
+
+
 @transaction.atomic
 def record_test(person, *, measure=None, sample: str, collected_on: dt.date, result: str, performed_by=None,
                 legal_effect=False, random=False, substances=(), hair_segment_cm=None, method="onsite",
@@ -231,8 +253,7 @@ def record_test(person, *, measure=None, sample: str, collected_on: dt.date, res
         person.last_confirmed_use_on = max(filter(None, [person.last_confirmed_use_on, collected_on]))
         person.save(audit_message="positive test")
     mark_done(test.measure, "random_test" if random else "test", collected_on)
-    if test.measure:
-        evaluate_rules(test.measure)
+    _after_event(test.measure)
     return test
 
 
@@ -247,8 +268,7 @@ def record_contact(person, *, kind: str, occurred_on: dt.date, outcome="met", pe
         mark_done(contact.measure, {"checkin": "checkin", "talk": "checkin", "home_visit": "home_visit"}.get(kind,
                                                                                                         "checkin"),
                   occurred_on)
-    if contact.measure:
-        evaluate_rules(contact.measure)
+    _after_event(contact.measure)
     return contact
 
 
@@ -257,7 +277,7 @@ def record_absence(measure, *, left_on, returned_on=None, written_notice=False, 
     absence = models.Absence(measure=measure, left_on=left_on, returned_on=returned_on, written_notice=written_notice,
                              authorised=authorised, destination=destination)
     absence.save()
-    evaluate_rules(measure)
+    _after_event(measure)
     return absence
 
 
@@ -320,10 +340,16 @@ def report_to_police(task, user, on: dt.date | None = None):
 # --- schedules ------------------------------------------------------------------------------------------
 
 def mark_done(measure, kind: str, on: dt.date):
+    """The event fulfils the open planned slot of its kind with the earliest deadline it still meets
+    (due + grace ≥ the date; at most a month early), as ``rules.schedule.fulfilment`` matches. A slot
+    whose deadline has passed stays missed: a late contact does not fill it (that would push every
+    later slot out of its window and make L01 fire on a kept schedule)."""
     if measure is None:
         return
-    planned = measure.planned_events.filter(kind=kind, status__in=["scheduled", "overdue"],
-                                            due_on__lte=on + dt.timedelta(days=31)).order_by("due_on").first()
+    candidates = measure.planned_events.filter(
+        kind=kind, status__in=["scheduled", "overdue"], due_on__lte=on + dt.timedelta(days=31),
+        due_on__gte=on - dt.timedelta(days=366)).order_by("due_on")  # bound only; grace decides below
+    planned = next((p for p in candidates if on <= p.due_on + dt.timedelta(days=p.grace_days)), None)
     if planned:
         models.PlannedEvent.objects.filter(pk=planned.pk).update(status="done", done_on=on)
 

@@ -765,3 +765,15 @@ def test_drug_types_on_the_register_form_and_in_the_ledger(client, orgs):
                                                                     "海洛因，甲基苯丙胺"]]))
     pipeline.commit(good, office)
     assert services.find_by_id_number(ids[0]).drug_types == ["海洛因", "甲基苯丙胺"]
+
+
+def test_a_late_contact_does_not_fill_a_missed_slot(person):
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    checkins = list(measure.planned_events.filter(kind="checkin").order_by("due_on")[:3])
+    missed, second = checkins[1], checkins[2]
+    # the second slot is kept on its due day; the first one was missed and stays missed
+    services.record_contact(person, kind="checkin", occurred_on=second.due_on, measure=measure)
+    missed.refresh_from_db()
+    second.refresh_from_db()
+    assert second.status == "done" and second.done_on == second.due_on
+    assert missed.status != "done"
