@@ -264,6 +264,12 @@ def record_contact(person, *, kind: str, occurred_on: dt.date, outcome="met", pe
                                   occurred_on=occurred_on, outcome=outcome, performed_by=performed_by,
                                   location=location, notes=notes)
     contact.save()
+    if outcome == "met" and contact.measure and person.status == PersonStatus.LOST_CONTACT \
+            and contact.measure.kind in COMMUNITY_KINDS:
+        lost_on = person.status_changes.filter(to_status=PersonStatus.LOST_CONTACT).order_by("-on") \
+            .values_list("on", flat=True).first()
+        change_status(person, contact.measure.kind, max(filter(None, [occurred_on, lost_on])), "community",
+                      reason="contact re-established")
     if outcome == "met" and contact.measure:
         mark_done(contact.measure, {"checkin": "checkin", "talk": "checkin", "home_visit": "home_visit"}.get(kind,
                                                                                                         "checkin"),
@@ -326,6 +332,10 @@ def evaluate_rules(measure, today: dt.date | None = None) -> list:
             if trigger.rule_id == "C14-R" and measure.state == "ordered":
                 measure.state = "refused"
                 measure.save(audit_message="no report within 15 days")
+            if trigger.rule_id == "L01" and measure.person.status == measure.kind:
+                # 失控: the person counts as lost (K03) until the next contact is made
+                change_status(measure.person, PersonStatus.LOST_CONTACT, trigger.on, "community",
+                              reason="L01 " + violations.RULE_LABELS.get("L01", ""))
     return created
 
 

@@ -131,7 +131,13 @@ def test_authorised_absence_does_not_count(person):
 def test_missed_contacts_raise_lost_contact(person):
     measure = community_measure(person, dt.date(2025, 1, 1))
     services.evaluate_rules(measure, today=dt.date(2025, 3, 20))
-    assert models.PoliceReportTask.objects.filter(measure=measure, rule_id="L01").exists()
+    task = models.PoliceReportTask.objects.get(measure=measure, rule_id="L01")
+    person.refresh_from_db()
+    assert person.status == "lost_contact"  # 失控, counted by K03
+    assert person.status_changes.get(to_status="lost_contact").on == task.triggered_on
+    services.record_contact(person, kind="checkin", occurred_on=dt.date(2025, 3, 25), measure=measure)
+    person.refresh_from_db()
+    assert person.status == "community_treatment"
 
 
 def test_positive_test_during_the_measure_is_reported(person):
