@@ -255,13 +255,11 @@ def my_tasks(request):
         reported_on__isnull=True).select_related("person")
     transfers = models.Transfer.objects.restrict(request.user, "approve").filter(status="pending").select_related(
         "person")
-    # referrals are decided by the organisation they are addressed to
-    referrals = models.Referral.objects.restrict(request.user, "view").filter(
-        status="pending", provider_org_id=request.user.org_id).select_related("person", "provider_org") \
+    # referrals are decided, and their outcome recorded, by the organisation they are addressed to
+    addressed = models.Referral.objects.restrict(request.user, "view").filter(
+        provider_org_id=request.user.org_id).select_related("person", "provider_org") \
         if request.user.org_id else models.Referral.objects.none()
-    in_progress = models.Referral.objects.restrict(request.user, "view").filter(
-        status="accepted", provider_org_id=request.user.org_id).select_related("person", "provider_org") \
-        if request.user.org_id else models.Referral.objects.none()
+    referrals, in_progress = addressed.filter(status="pending"), addressed.filter(status="accepted")
     # the weekly break-glass review (research §3.5 item 3): offices see how many accesses still wait for it
     break_glass_unreviewed = models.BreakGlass.objects.restrict(request.user, "approve").filter(
         reviewed_at__isnull=True).exclude(user=request.user).count() \

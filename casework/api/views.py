@@ -20,6 +20,26 @@ def _api_errors(exc: ValidationError):
     return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
+class _ServiceActionMixin:
+    """Detail actions that validate a small body, call one service in a transaction and answer with
+    the updated record (400 naming the field when the service refuses)."""
+
+    def _act(self, request, body_serializer, call):
+        obj = self.get_object()
+        values = {}
+        if body_serializer is not None:
+            data = body_serializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = data.validated_data
+        try:
+            with transaction.atomic():
+                call(obj, values)
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        obj.refresh_from_db()
+        return Response(self.get_serializer_class()(obj, context=self.get_serializer_context()).data)
+
+
 class PersonViewSet(BaseModelViewSet):
     """Registered persons. POST registers one (refused, with a pointer, if the ID number exists);
     reading a person is logged; ``break-glass`` opens a person outside your area for a few hours."""
@@ -76,7 +96,7 @@ class PersonViewSet(BaseModelViewSet):
     custom_action_permission = "view"
 
 
-class MeasureViewSet(BaseModelViewSet):
+class MeasureViewSet(_ServiceActionMixin, BaseModelViewSet):
     queryset = models.Measure.objects.select_related("person")
     serializer_class = serializers.MeasureSerializer
     filterset_class = filtersets.MeasureFilterSet
@@ -98,54 +118,42 @@ class MeasureViewSet(BaseModelViewSet):
         except ValidationError as exc:
             raise _api_errors(exc) from exc
 
-    def _act(self, request, pk, serializer_class, call):
-        measure = self.get_object()
-        data = serializer_class(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                call(measure, data.validated_data)
-        except ValidationError as exc:
-            raise _api_errors(exc) from exc
-        measure.refresh_from_db()
-        return Response(serializers.MeasureSerializer(measure, context=self.get_serializer_context()).data)
-
     @extend_schema(request=serializers.ReportSerializer)
     @action(detail=True, methods=["post"])
     def report(self, request, pk=None):
-        return self._act(request, pk, serializers.ReportSerializer,
+        return self._act(request, serializers.ReportSerializer,
                          lambda m, v: services.record_report(m, v["reported_on"], v.get("agreement_signed_on")))
 
     @extend_schema(request=serializers.ReportSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._act(request, pk, serializers.ReportSerializer,
+        return self._act(request, serializers.ReportSerializer,
                          lambda m, v: services.resume(m, v["reported_on"]))
 
     @extend_schema(request=serializers.EndSerializer)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        return self._act(request, pk, serializers.EndSerializer,
+        return self._act(request, serializers.EndSerializer,
                          lambda m, v: services.end_measure(m, outcome=v["outcome"], on=v["on"],
                                                            reason=v.get("reason", "")))
 
     @extend_schema(request=serializers.IsolationDecisionSerializer)
     @action(detail=True, methods=["post"], url_path="isolation-decision")
     def isolation_decision(self, request, pk=None):
-        return self._act(request, pk, serializers.IsolationDecisionSerializer,
+        return self._act(request, serializers.IsolationDecisionSerializer,
                          lambda m, v: services.decide_isolation(m, extension_days=v.get("extension_days") or 0,
                                                                 early_release_on=v.get("early_release_on")))
 
     @extend_schema(request=serializers.SuspendSerializer)
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        return self._act(request, pk, serializers.SuspendSerializer,
+        return self._act(request, serializers.SuspendSerializer,
                          lambda m, v: services.suspend(m, v["from_on"], v["reason"], v.get("to_on")))
 
     custom_action_permission = "change"
 
 
-class _PersonEventViewSet(BaseModelViewSet):
+class _PersonEventViewSet(_ServiceActionMixin, BaseModelViewSet):
     """Events are written through services (which run the rules) and re-checked for scope."""
 
     http_method_names = ["get", "post", "head", "options"]
@@ -212,11 +220,7 @@ class RiskAssessmentViewSet(_PersonEventViewSet):
         """Approve the manual level of the person's latest assessment (district office)."""
         from ..risk_service import approve_manual_level
 
-        try:
-            assessment = approve_manual_level(request.user, self.get_object())
-        except ValidationError as exc:
-            raise _api_errors(exc) from exc
-        return Response(serializers.RiskAssessmentSerializer(assessment, context=self.get_serializer_context()).data)
+        return self._act(request, None, lambda a, v: approve_manual_level(request.user, a))
 
     custom_action_permission = "approve"
 
@@ -232,14 +236,8 @@ class TransferViewSet(_PersonEventViewSet):
     @extend_schema(request=serializers.DecisionSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        transfer = self.get_object()
-        data = serializers.DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            services.decide_transfer(request.user, transfer, data.validated_data["accept"])
-        except ValidationError as exc:
-            raise _api_errors(exc) from exc
-        return Response(serializers.TransferSerializer(transfer, context=self.get_serializer_context()).data)
+        return self._act(request, serializers.DecisionSerializer,
+                         lambda t, v: services.decide_transfer(request.user, t, v["accept"]))
 
     custom_action_permission = "approve"
 
@@ -256,26 +254,14 @@ class ReferralViewSet(_PersonEventViewSet):
     @extend_schema(request=serializers.DecisionSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        referral = self.get_object()
-        data = serializers.DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            services.decide_referral(request.user, referral, data.validated_data["accept"])
-        except ValidationError as exc:
-            raise _api_errors(exc) from exc
-        return Response(serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data)
+        return self._act(request, serializers.DecisionSerializer,
+                         lambda r, v: services.decide_referral(request.user, r, v["accept"]))
 
     @extend_schema(request=serializers.CompleteSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        referral = self.get_object()
-        data = serializers.CompleteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            services.complete_referral(request.user, referral, data.validated_data["outcome"])
-        except ValidationError as exc:
-            raise _api_errors(exc) from exc
-        return Response(serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data)
+        return self._act(request, serializers.CompleteSerializer,
+                         lambda r, v: services.complete_referral(request.user, r, v["outcome"]))
 
     custom_action_permission = "change"
 
