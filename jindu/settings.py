@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     # pillars
     "casework",
     "monitoring",
+    "precursors",
 ]
 
 MIDDLEWARE = [

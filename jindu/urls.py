@@ -3,6 +3,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.views import home
+from precursors.api.urls import epcis_patterns
 from users.views import obtain_token
 
 api_patterns = [
@@ -13,6 +14,8 @@ api_patterns = [
     path("core/", include("core.api.urls")),
     path("monitoring/", include("monitoring.api.urls")),
     path("casework/", include("casework.api.urls")),
+    path("precursors/", include("precursors.api.urls")),
+    path("epcis/", include((epcis_patterns, "epcis"))),
 ]
 
 urlpatterns = [
@@ -24,6 +27,7 @@ urlpatterns = [
     path("geo/", include("geo.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("casework/", include("casework.urls")),
+    path("precursors/", include("precursors.urls")),
     path("", include("core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

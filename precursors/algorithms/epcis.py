@@ -558,6 +558,11 @@ def normalise(doc: Any, *, record_time: datetime | None = None) -> list[Event]:
     return out
 
 
+def normalise_event(ev: dict, context: list | None = None, record_time: datetime | None = None) -> Event:
+    """One event dict (as stored) with the @context of the document it came in, as an ``Event``."""
+    return _normalise_event(ev, list(context or ()), record_time)
+
+
 def _normalise_event(ev: dict, doc_ctx: list, record_time: datetime | None) -> Event:
     get = ev.get
     offset = get("eventTimeZoneOffset")

@@ -303,8 +303,9 @@ class LineageIndex:
                  piece_mass: Mapping[str, float] | None = None, site_party: Mapping[str, str] | None = None,
                  is_export: Callable[[TraceEvent], bool] | None = None,
                  is_import: Callable[[TraceEvent], bool] | None = None):
-        self.densities = dict(densities or {})
-        self.piece_mass = dict(piece_mass or {})
+        # any Mapping: the Django layer passes lookups that resolve an epc_class by product-mapping prefix
+        self.densities = densities if densities is not None else {}
+        self.piece_mass = piece_mass if piece_mass is not None else {}
         self.site_party = dict(site_party or {})
         self._is_export = (lambda e, b, d: is_export(e)) if is_export else _default_is_export
         self._is_import = (lambda e, b, s: is_import(e)) if is_import else _default_is_import

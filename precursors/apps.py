@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class PrecursorsConfig(AppConfig):
+    name = "precursors"
+    verbose_name = _("Precursor chemicals")
+
+    def ready(self):
+        from jindu import navigation
+
+        from . import imports, jobs  # noqa: F401  (register the import spec and the jobs)
+        from .catalogue_sync import sync_catalogue
+
+        post_migrate.connect(sync_catalogue, sender=self)
+        for label, url_name, resource in [
+            (_("Overview"), "precursors:overview", "precursors.party"),
+            (_("Enterprises (一企一档)"), "precursors:party_list", "precursors.party"),
+            (_("Authorizations"), "precursors:authorization_list", "precursors.authorization"),
+            (_("Alert inbox"), "precursors:alert_list", "precursors.alert"),
+            (_("Trace"), "precursors:trace", "precursors.event"),
+            (_("Ledger (台账)"), "precursors:ledger", "precursors.event"),
+            (_("Events"), "precursors:event_list", "precursors.event"),
+            (_("Report events"), "precursors:report", "precursors.event"),
+            (_("Inspections"), "precursors:inspection_list", "precursors.inspection"),
+            (_("Equipment (NMR…)"), "precursors:equipment_list", "precursors.equipment"),
+            (_("Cultivation patrols"), "precursors:surveyarea_list", "precursors.surveyarea"),
+            (_("Filings"), "precursors:filing_list", "precursors.filing"),
+            (_("Substance catalogue"), "precursors:substance_list", "precursors.substance"),
+            (_("Rule parameters"), "precursors:ruleparameter_list", "precursors.ruleparameter"),
+        ]:
+            navigation.register("precursors", label, url_name, resource)

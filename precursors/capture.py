@@ -1,0 +1,224 @@
+"""EPCIS 2.0 capture (issue 3 item 3): one door for the API, the Excel ledgers and the web forms.
+
+``capture(doc, user=…)`` validates the whole document against GS1's schema (a document that fails is refused
+whole, with every error listed), checks that the user may report each event (an enterprise only its own; an office
+any party in its scope), stores the new events idempotently by eventID in one transaction, records error
+declarations, runs the capture-time rules on the transactions it carries and answers with what happened. The
+batch is written to the audit log as one row carrying the SM3 of the document and of the ids it added: events are
+append-only (database triggers), so the pair proves what was received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from core.audit import log_change
+from core.permissions import has_perm
+from utilities.crypto import sm3_hex
+
+from .algorithms import epcis
+from .algorithms.transactions import ext_list
+from .models import CaptureBatch, Event, EventEPC, EventRetraction, Party
+from .registry import Registry
+
+CHUNK = 900   # SQLite's default limit is 999 host parameters per statement
+
+
+class CaptureRefused(Exception):
+    """The document is refused whole; ``errors`` are ``{"path", "message"}`` dicts."""
+
+    def __init__(self, errors: list[dict], status: int = 400):
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors[:5]))
+        self.errors = errors
+        self.status = status
+
+
+@dataclass
+class CaptureResult:
+    batch: CaptureBatch
+    event_ids: list[str]
+    new_ids: list[str] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
+    conflicting_ids: list[str] = field(default_factory=list)
+    retracted_ids: list[str] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"capture_id": self.batch.pk, "events": len(self.event_ids), "new": len(self.new_ids),
+                "duplicates": len(self.duplicate_ids), "conflicting_event_ids": self.conflicting_ids,
+                "retracted_event_ids": self.retracted_ids, "flags": self.flags,
+                "event_ids": self.event_ids if len(self.event_ids) <= 1000 else None}
+
+
+def own_party(user) -> Party | None:
+    """The party an enterprise user reports for (their organisation's registry entry), else None."""
+    scope = user.scope_for("add")
+    if scope.org_id and not scope.is_global:
+        return Party.objects.filter(org_id=scope.org_id).order_by("pk").first()
+    return None
+
+
+def _content_hash(ev: dict) -> str:
+    return hashlib.sha256(epcis.canonical_json({k: v for k, v in ev.items() if k != "recordTime"})).hexdigest()
+
+
+def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_rules: bool = True,
+            registry: Registry | None = None) -> CaptureResult:
+    if not has_perm(user, "precursors.event", "add"):
+        raise PermissionDenied(_("You may not report precursor events."))
+    issues = epcis.validate_document(doc)
+    if issues:
+        raise CaptureRefused([{"path": i.path or "(document)", "message": i.message} for i in issues])
+    record_time = datetime.now(UTC)
+    try:
+        raw_events, doc_ctx = epcis.document_events(doc)
+        events = [epcis.normalise_event(ev, doc_ctx, record_time) for ev in raw_events]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CaptureRefused([{"path": "(document)", "message": str(exc)}]) from exc
+
+    reg = registry or Registry.load()
+    mine = own_party(user)
+    if mine is not None:
+        party = mine
+    allowed = None
+    if mine is None:
+        allowed = set(Party.objects.restrict(user, "add").values_list("identifier", flat=True))
+        if party is not None and party.identifier not in allowed:
+            raise PermissionDenied(_("This party is outside your scope."))
+    owners, errors = [], []
+    for i, ev in enumerate(events):
+        owner = reg.owner_of(ev)
+        if owner is not None and owner not in reg.party_pk:
+            owner = None                      # not a registered party: attributed to the reporting party below
+        if mine is not None and owner is not None and owner != mine.identifier:
+            errors.append({"path": f"epcisBody.eventList[{i}]",
+                           "message": _("This event belongs to %(party)s; an enterprise reports only its own "
+                                        "events.") % {"party": owner}})
+        elif allowed is not None and owner is not None and owner not in allowed:
+            errors.append({"path": f"epcisBody.eventList[{i}]",
+                           "message": _("Party %(party)s is outside your scope.") % {"party": owner}})
+        owners.append(owner or (party.identifier if party else None))
+    if errors:
+        raise CaptureRefused(errors, status=403)
+
+    scope_area = user.scope_for("add").area_prefix
+    payloads = []
+    for ev, raw, owner in zip(events, raw_events, owners, strict=True):
+        body = dict(raw)
+        body["eventID"] = ev.event_id
+        payloads.append((ev, owner, body, _content_hash(body)))
+    doc_bytes = epcis.canonical_json(doc)
+    result = _store(payloads, doc_ctx, doc_bytes, user=user, party=party, channel=channel, reg=reg,
+                    record_time=record_time, scope_area=scope_area)
+    if run_rules and result.new_ids:
+        from .rules_service import capture_check
+
+        new = set(result.new_ids)
+        result.flags = capture_check([ev for ev, *_ in payloads if ev.event_id in new and ev.error_declaration is None],
+                                     reg)
+        if result.flags:
+            CaptureBatch.objects.filter(pk=result.batch.pk).update(flags=result.flags)
+    return result
+
+
+def _existing(ids: list[str], declared: bool) -> dict[str, str]:
+    found = {}
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        found.update(Event.objects.filter(event_id__in=chunk, declared_error=declared)
+                     .values_list("event_id", "content_hash"))
+    return found
+
+
+def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_time, scope_area) -> CaptureResult:
+    ops = connection.ops
+    with transaction.atomic():
+        batch = CaptureBatch.objects.create(
+            channel=channel, user=user, party=party, area_code=(party.area_code if party else scope_area)[:15],
+            document_sm3=sm3_hex(doc_bytes), context=doc_ctx, n_events=len(payloads))
+        result = CaptureResult(batch=batch, event_ids=[p[0].event_id for p in payloads])
+        plain = [p for p in payloads if p[0].error_declaration is None]
+        declared = [p for p in payloads if p[0].error_declaration is not None]
+        seen: dict[tuple[str, bool], str] = {}
+        for group, flag in ((plain, False), (declared, True)):
+            existing = _existing([p[0].event_id for p in group], flag)
+            for ev, owner, body, chash in group:
+                key = (ev.event_id, flag)
+                prior = existing.get(ev.event_id) or seen.get(key)
+                if prior is None:
+                    seen[key] = chash
+                    result.new_ids.append(ev.event_id)
+                elif prior == chash:
+                    result.duplicate_ids.append(ev.event_id)
+                else:
+                    result.conflicting_ids.append(ev.event_id)
+        new = set(result.new_ids)
+        rows, first = [], {}
+        rec = ops.adapt_datetimefield_value(record_time)
+        for ev, owner, body, chash in payloads:
+            key = (ev.event_id, ev.error_declaration is not None)
+            if ev.event_id not in new or key in first:
+                continue
+            first[key] = True
+            area = reg.party_area.get(owner or "", "") or (party.area_code if party else scope_area)
+            rows.append((ev.event_id, ev.error_declaration is not None, chash, ev.type, ev.action or "",
+                         ops.adapt_datetimefield_value(ev.event_time), rec, ev.biz_step or "", ev.disposition or "",
+                         ev.read_point or "", ev.biz_location or "", reg.party_pk.get(owner or ""), area[:15],
+                         batch.pk, json.dumps(body, ensure_ascii=False, separators=(",", ":"))))
+        table = Event._meta.db_table
+        cols = ("event_id", "declared_error", "content_hash", "event_type", "action", "event_time", "record_time",
+                "biz_step", "disposition", "read_point", "biz_location", "party_id", "area_code", "batch_id", "raw")
+        with connection.cursor() as cur:
+            if rows:
+                cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
+                                rows)
+            pk_of = {(eid, declared): pk for eid, declared, pk in Event.objects.filter(batch=batch).values_list(
+                "event_id", "declared_error", "pk")} if rows else {}
+            epc_rows = []
+            for ev, *_ in payloads:
+                # a declaration is indexed too: queries answer with the declared form of a corrected event
+                pk = pk_of.pop((ev.event_id, ev.error_declaration is not None), None)
+                if pk is None:
+                    continue
+                for role, values in (("e", ev.epc_list), ("c", ev.child_epcs), ("i", ev.input_epc_list),
+                                     ("o", ev.output_epc_list)):
+                    epc_rows.extend((pk, v, role) for v in values)
+                if ev.parent_id:
+                    epc_rows.append((pk, ev.parent_id, "p"))
+                epc_rows.extend((pk, v, "b") for _, v in ev.biz_transaction_list)
+                epc_rows.extend((pk, v, "b") for v in ext_list(ev.extensions, "waybill"))
+                epc_rows.extend((pk, v, "a") for v in ext_list(ev.extensions, "permit"))
+                for role, qs in (("q", ev.quantity_list), ("cq", ev.child_quantity_list),
+                                 ("iq", ev.input_quantity_list), ("oq", ev.output_quantity_list)):
+                    epc_rows.extend((pk, q.epc_class, role) for q in qs)
+            if epc_rows:
+                cur.executemany(f"INSERT INTO {EventEPC._meta.db_table} (event_id, epc, role) VALUES (%s, %s, %s)",
+                                epc_rows)
+        for ev, *_ in payloads:
+            ed = ev.error_declaration
+            if ed is None or ev.event_id not in new:
+                continue
+            declaration = Event.objects.get(event_id=ev.event_id, declared_error=True)
+            _, made = EventRetraction.objects.get_or_create(
+                event_id=ev.event_id, defaults={
+                    "declared_by": declaration, "declaration_time": ed.declaration_time, "reason": ed.reason or "",
+                    "corrective_event_ids": list(ed.corrective_event_ids)})
+            if made:
+                result.retracted_ids.append(ev.event_id)
+        batch.n_new, batch.n_duplicate = len(result.new_ids), len(result.duplicate_ids)
+        batch.save(update_fields=["n_new", "n_duplicate"])
+        ids_digest = sm3_hex("\n".join(result.new_ids).encode())
+        log_change(batch, "create", after={
+            "channel": channel, "document_sm3": batch.document_sm3, "events": len(payloads),
+            "new": len(result.new_ids), "duplicates": len(result.duplicate_ids),
+            "conflicting": result.conflicting_ids[:50], "new_ids_sm3": ids_digest,
+            "party": party.identifier if party else None},
+            message=f"EPCIS capture: {len(result.new_ids)} new of {len(payloads)}")
+    return result

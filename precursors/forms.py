@@ -1,0 +1,174 @@
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import models
+from .choices import PartyKind
+
+
+class PartyForm(forms.ModelForm):
+    kinds = forms.MultipleChoiceField(label=_("roles"), choices=PartyKind.choices,
+                                      widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = models.Party
+        fields = ["name", "identifier", "uscc", "kinds", "industry", "area_code", "org", "address", "legal_rep",
+                  "responsible_person", "phone", "registered_on", "changed_on", "is_active", "risk_grade",
+                  "blacklist_until", "residential_site", "declared_annual_kg", "link_keys"]
+        widgets = {"registered_on": forms.DateInput(attrs={"type": "date"}),
+                   "changed_on": forms.DateInput(attrs={"type": "date"}),
+                   "blacklist_until": forms.DateInput(attrs={"type": "date"})}
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = models.Site
+        fields = ["party", "name", "identifier", "kind", "area_code", "address", "residential", "dedicated_store",
+                  "dual_lock", "cctv", "alarm_to_police"]
+
+
+class AuthorizationForm(forms.ModelForm):
+    class Meta:
+        model = models.Authorization
+        fields = ["number", "type", "holder", "issuer", "substances", "counterparty", "consignee", "carrier",
+                  "origin_area", "destination_area", "destination_country", "valid_from", "valid_to",
+                  "uses_allowed", "status", "revoked_on"]
+        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"}),
+                   "valid_to": forms.DateInput(attrs={"type": "date"}),
+                   "revoked_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_substances(self):
+        value = self.cleaned_data["substances"]
+        if not isinstance(value, dict) or not value:
+            raise forms.ValidationError(_('Give substance code → maximum kg, e.g. {"C3-02": 5000}.'))
+        unknown = sorted(set(value) - set(models.Substance.objects.filter(code__in=list(value))
+                                          .values_list("code", flat=True)))
+        if unknown:
+            raise forms.ValidationError(_("Unknown substance code(s): %(codes)s") % {"codes": ", ".join(unknown)})
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_to")
+        if start and end and end < start:
+            self.add_error("valid_to", _("The end of validity is before its start."))
+        return cleaned
+
+
+class FilingForm(forms.ModelForm):
+    class Meta:
+        model = models.Filing
+        fields = ["kind", "party", "submitted_at", "reference", "year", "status", "note"]
+        widgets = {"submitted_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+
+class EquipmentForm(forms.ModelForm):
+    class Meta:
+        model = models.Equipment
+        fields = ["type", "make", "model", "serial", "field_mhz", "benchtop", "owner", "site", "area_code",
+                  "acquired_on", "purpose", "is_active"]
+        widgets = {"acquired_on": forms.DateInput(attrs={"type": "date"})}
+
+
+class RuleParameterForm(forms.ModelForm):
+    class Meta:
+        model = models.RuleParameter
+        fields = ["name", "value", "effective_from", "effective_to", "source", "note"]
+        widgets = {"effective_from": forms.DateInput(attrs={"type": "date"}),
+                   "effective_to": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_name(self):
+        from .algorithms.rules import PARAMS
+
+        name = self.cleaned_data["name"]
+        if name not in PARAMS:
+            raise forms.ValidationError(_("No rule reads a parameter of this name."))
+        return name
+
+
+class AlertHandleForm(forms.ModelForm):
+    note_add = forms.CharField(label=_("add a note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    class Meta:
+        model = models.Alert
+        fields = ["status", "assignee", "outcome"]
+
+
+class InspectionPlanForm(forms.Form):
+    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)
+    area = forms.CharField(label=_("area code (optional)"), required=False, max_length=15)
+
+
+class InspectionRecordForm(forms.Form):
+    """Phone-friendly: one radio row per checklist item, counts as ``code=counted/book`` lines."""
+
+    inspectors = forms.CharField(label=_("inspectors (at least two, comma-separated)"), max_length=200)
+    findings = forms.CharField(label=_("findings"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    counts = forms.CharField(label=_("stock counted (one per line: substance code, counted kg, book kg)"),
+                             required=False, widget=forms.Textarea(attrs={"rows": 3, "placeholder": "C3-02, 120, 125"}))
+    rectify_by = forms.DateField(label=_("rectify by"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, checklist=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in checklist:
+            self.fields[f"check_{key}"] = forms.ChoiceField(
+                label=label, choices=[("ok", _("OK")), ("bad", _("Problem")), ("na", _("N/A"))], initial="ok",
+                widget=forms.RadioSelect)
+
+    def clean_counts(self):
+        rows = []
+        for n, line in enumerate(self.cleaned_data["counts"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.replace("，", ",").split(",")]
+            if len(parts) != 3:
+                raise forms.ValidationError(_("Line %(n)d: write substance code, counted kg, book kg.") % {"n": n})
+            code = parts[0]
+            if not models.Substance.objects.filter(code=code).exists():
+                raise forms.ValidationError(_("Line %(n)d: unknown substance code %(code)s.") % {"n": n, "code": code})
+            try:
+                rows.append((code, float(parts[1]), float(parts[2])))
+            except ValueError:
+                raise forms.ValidationError(_("Line %(n)d: the quantities must be numbers.") % {"n": n}) from None
+        return rows
+
+
+class SurveyAreaForm(forms.ModelForm):
+    polygon = forms.CharField(label=_("polygon (GeoJSON, WGS-84)"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    class Meta:
+        model = models.SurveyArea
+        fields = ["name", "area_code", "year", "polygon"]
+
+    def clean_polygon(self):
+        from .algorithms.patrol import PatrolGeometryError, polygon_from_geojson, to_geojson
+
+        try:
+            return to_geojson(polygon_from_geojson(self.cleaned_data["polygon"]))
+        except (PatrolGeometryError, ValueError) as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class SurveyFlightForm(forms.ModelForm):
+    track = forms.CharField(label=_("track (GeoJSON LineString, WGS-84)"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    class Meta:
+        model = models.SurveyFlight
+        fields = ["kind", "flown_on", "pilot", "altitude_m", "hfov_deg", "vfov_deg", "track"]
+        widgets = {"flown_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_track(self):
+        try:
+            track = json.loads(self.cleaned_data["track"])
+            if track.get("type") == "Feature":
+                track = track["geometry"]
+            if track.get("type") != "LineString" or len(track.get("coordinates", [])) < 2:
+                raise ValueError
+            for lon, lat, *_rest in track["coordinates"]:
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    raise ValueError
+        except (ValueError, TypeError, AttributeError, KeyError):
+            raise forms.ValidationError(_("A GeoJSON LineString of at least two [lon, lat] points in WGS-84.")) \
+                from None
+        return track

@@ -1,0 +1,177 @@
+"""Business actions of the precursor pillar (every write goes through here and is audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.permissions import ensure_in_scope, has_perm
+
+from .choices import AlertOutcome, AlertStatus, InspectionStatus
+from .models import Alert, Inspection, Party, StockCheck
+
+
+# --- alerts -----------------------------------------------------------------------------------------------------
+
+def update_alert(alert: Alert, user, *, status: str, outcome: str = "", assignee=None, note: str = "") -> Alert:
+    """Assign, investigate or close an alert. Closing needs an outcome (false positive, rectified, case opened)."""
+    if not has_perm(user, "precursors.alert", "change"):
+        raise PermissionDenied(_("You may not handle diversion alerts."))
+    if status == AlertStatus.CLOSED and outcome not in AlertOutcome.values:
+        raise ValidationError({"outcome": _("Closing an alert needs an outcome.")})
+    if status != AlertStatus.CLOSED and outcome:
+        raise ValidationError({"outcome": _("An outcome is given only when the alert is closed.")})
+    if status == AlertStatus.ASSIGNED and assignee is None and alert.assignee_id is None:
+        raise ValidationError({"assignee": _("Choose whom to assign the alert to.")})
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        ensure_in_scope(alert, user, "change")
+        alert.status, alert.outcome = status, outcome if status == AlertStatus.CLOSED else ""
+        if assignee is not None:
+            alert.assignee = assignee
+        if note:
+            stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+            alert.note = (alert.note + "\n" if alert.note else "") + f"[{stamp} {user.username}] {note}"
+        alert.save(audit_message=f"alert {status}" + (f" ({outcome})" if outcome else ""))
+    return alert
+
+
+# --- inspections ------------------------------------------------------------------------------------------------
+
+CHECKLIST = [
+    ("licence", _("Licences and filings valid and displayed")),
+    ("ledger", _("Ledger (台账) complete and matches documents")),
+    ("storage", _("Dedicated store or cabinet, two persons two locks")),
+    ("cctv", _("CCTV and alarm working")),
+    ("responsible", _("Responsible person appointed and trained")),
+    ("system", _("Internal management system in place")),
+    ("labels", _("Packaging and labels show names and composition")),
+    ("sales_filing", _("Sales filed with the police in time")),
+]
+CHECK_VALUES = ("ok", "bad", "na")
+
+
+def plan_inspections(year: int, user, *, area_prefix: str = "", spread_months: int = 11) -> int:
+    """Plan one on-site inspection in ``year`` for every active registered party in the user's scope that has
+    none planned or done (R26: reach every registered party in the year); spread over the months."""
+    parties = Party.objects.restrict(user, "view").filter(is_active=True)
+    if area_prefix:
+        parties = parties.filter(area_code__startswith=area_prefix)
+    covered = set(Inspection.objects.filter(party__in=parties)
+                  .filter(planned_on__year=year).values_list("party_id", flat=True))
+    covered |= set(Inspection.objects.filter(party__in=parties, done_at__year=year).values_list("party_id",
+                                                                                                  flat=True))
+    todo = [p for p in parties.order_by("risk_grade", "area_code", "pk") if p.pk not in covered]
+    with transaction.atomic():
+        for i, party in enumerate(todo):
+            month = 1 + (i % spread_months)
+            insp = Inspection(party=party, planned_on=dt.date(year, month, 15), status=InspectionStatus.PLANNED)
+            insp.save(audit_message=f"planned for {year}")
+            ensure_in_scope(insp, user, "add")
+    return len(todo)
+
+
+def record_inspection(inspection: Inspection, user, *, inspectors: str, checklist: dict, findings: str = "",
+                      counts: list[tuple[str, float, float]] = (), rectify_by: dt.date | None = None,
+                      done_at: dt.datetime | None = None, on_site: bool = True) -> Inspection:
+    """Record an inspection as done: two inspectors, the checklist, stock counted against the book (R22), findings
+    and, when something is wrong, a rectification deadline."""
+    names = [n.strip() for n in inspectors.replace("，", ",").split(",") if n.strip()]
+    errors = {}
+    if len(names) < 2:
+        errors["inspectors"] = _("An on-site inspection needs at least two inspectors.")
+    bad_items = [k for k, v in checklist.items() if v not in CHECK_VALUES]
+    if bad_items:
+        errors["checklist"] = _("Unknown answer for: %(items)s") % {"items": ", ".join(bad_items)}
+    failed = [k for k, v in checklist.items() if v == "bad"]
+    if failed and rectify_by is None:
+        errors["rectify_by"] = _("Items failed: set a rectification deadline.")
+    for code, counted, book in counts:
+        if counted < 0 or book < 0:
+            errors["counts"] = _("Counted and book stock cannot be negative (%(code)s).") % {"code": code}
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
+        ensure_in_scope(insp, user, "change")
+        insp.inspectors, insp.checklist, insp.findings = ", ".join(names), checklist, findings
+        insp.done_at = done_at or timezone.now()
+        insp.on_site = on_site
+        insp.rectify_by = rectify_by
+        insp.status = InspectionStatus.RECTIFYING if failed else InspectionStatus.DONE
+        insp.save(audit_message="inspection recorded")
+        for code, counted, book in counts:
+            StockCheck(inspection=insp, substance_id=code, counted_kg=counted, book_kg=book).save(
+                audit_message="stock counted")
+    return insp
+
+
+def recheck_inspection(inspection: Inspection, user, *, passed: bool, on: dt.date | None = None,
+                       note: str = "") -> Inspection:
+    with transaction.atomic():
+        insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
+        ensure_in_scope(insp, user, "change")
+        if insp.status != InspectionStatus.RECTIFYING:
+            raise ValidationError({"status": _("Only an inspection with a rectification order is re-checked.")})
+        insp.rechecked_on = on or timezone.localdate()
+        insp.recheck_passed = passed
+        insp.status = InspectionStatus.RECHECKED if passed else InspectionStatus.RECTIFYING
+        if note:
+            insp.findings += f"\n[{insp.rechecked_on}] {note}"
+        insp.save(audit_message="re-check " + ("passed" if passed else "failed"))
+    return insp
+
+
+def inspection_coverage(user, year: int, *, area_prefix: str = ""):
+    """R26 現场检查率 for a year, per district, over the parties the user may see (a CoverageReport)."""
+    from .algorithms.rules import facts as F
+    from .algorithms.rules.operations import inspection_coverage as coverage
+
+    parties = Party.objects.restrict(user, "view").filter(is_active=True)
+    if area_prefix:
+        parties = parties.filter(area_code__startswith=area_prefix)
+    fparties = [F.Party(id=p.identifier, name=p.name, kinds=frozenset(p.kinds or ()), area_code=p.area_code[:6],
+                        active=True, country=p.country,
+                        registered_on=p.registered_on) for p in parties]
+    ident = {p.pk: p.identifier for p in parties}
+    insps = [F.Inspection(str(i.pk), ident[i.party_id], i.done_at, True, i.on_site)
+             for i in Inspection.objects.filter(party__in=parties, done_at__year=year)]
+    return coverage(fparties, insps, dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+
+# --- illegal-cultivation patrols --------------------------------------------------------------------------------
+
+def add_flight(area, user, *, kind: str, flown_on, pilot: str, altitude_m: float, hfov_deg: float,
+               vfov_deg: float | None, track: dict):
+    """Record a drone flight (or foot patrol), compute its footprint from altitude and field of view, and refresh
+    the area's covered fraction (area ∩ ⋃ footprints / area, in a metric projection)."""
+    from .algorithms import patrol
+    from .models import SurveyFlight
+
+    width, _height = patrol.footprint_from_fov(altitude_m, hfov_deg, vfov_deg or hfov_deg)
+    fixes = [patrol.Fix(*pt[:2]) for pt in track["coordinates"]]
+    footprint = patrol.flight_footprint(fixes, width)
+    with transaction.atomic():
+        flight = SurveyFlight(area=area, kind=kind, flown_on=flown_on, pilot=pilot, altitude_m=altitude_m,
+                              hfov_deg=hfov_deg, vfov_deg=vfov_deg, track=track, swath_m=round(width, 2),
+                              footprint=patrol.to_geojson(footprint))
+        flight.save(audit_message="flight recorded")
+        ensure_in_scope(flight, user, "add")
+        refresh_coverage(area)
+    return flight
+
+
+def refresh_coverage(area):
+    from .algorithms import patrol
+
+    polygon = patrol.polygon_from_geojson(area.polygon)
+    footprints = [patrol.polygon_from_geojson(f.footprint) for f in area.flights.all() if f.footprint
+                  and f.footprint.get("coordinates")]
+    result = patrol.coverage(polygon, footprints)
+    area.area_m2, area.covered_fraction = result.aoi_area_m2, result.covered_fraction
+    area.save(audit_message="coverage recomputed")
+    return result

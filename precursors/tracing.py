@@ -1,0 +1,55 @@
+"""The trace (来源倒查 / 去向追溯) over the event store: a process-wide lineage index kept up to date.
+
+The index (``algorithms.trace.LineageIndex``) is built once per process from the stored events and then fed only
+the events captured since (it is incremental), so a trace costs the walk, not a database scan. An error
+declaration cannot be taken out of an index, so one arriving since the last refresh rebuilds it. The index holds
+every party's events; scoping is applied to the answer: a caller sees the trace only if the seed is in events they
+may see, and an enterprise sees the graph with other parties' names as their identifiers only.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .algorithms.transactions import ProductAttribute
+from .algorithms.trace import LineageIndex, back_trace, forward_trace, trace_event_from
+from .models import Event, EventRetraction
+from .registry import Registry, product_catalog
+
+_lock = threading.Lock()
+_state: dict = {"index": None, "last_pk": 0, "retractions": 0}
+
+
+def _new_index() -> LineageIndex:
+    reg = Registry.load()
+    catalog = product_catalog()
+    return LineageIndex(site_party=reg.site_party, densities=ProductAttribute(catalog, "density"),
+                        piece_mass=ProductAttribute(catalog, "piece_mass"))
+
+
+def lineage_index(refresh: bool = True) -> LineageIndex:
+    """The process's index, brought up to date with the store."""
+    from .rules_service import stored_events
+
+    with _lock:
+        n_retractions = EventRetraction.objects.count()
+        if _state["index"] is None or n_retractions != _state["retractions"]:
+            _state.update(index=_new_index(), last_pk=0, retractions=n_retractions)
+        if refresh or _state["last_pk"] == 0:
+            last = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            if last > _state["last_pk"]:
+                qs = Event.objects.filter(pk__gt=_state["last_pk"], pk__lte=last)
+                _state["index"].add(trace_event_from(e) for e in stored_events(qs))
+                _state["last_pk"] = last
+        return _state["index"]
+
+
+def reset() -> None:
+    with _lock:
+        _state.update(index=None, last_pk=0, retractions=0)
+
+
+def trace(seed: str, *, direction: str = "back", kind: str | None = None, max_hops: int = 50) -> dict:
+    index = lineage_index()
+    fn = back_trace if direction == "back" else forward_trace
+    return fn(index, seed, max_hops=max_hops, kind=kind)
