@@ -85,6 +85,10 @@ def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_
 
     reg = registry or Registry.load()
     mine = own_party(user)
+    scope = user.scope_for("add")
+    if mine is None and scope.org_id and not scope.is_global and not scope.area_prefix:
+        raise PermissionDenied(_("Your organisation is not in the precursor registry; ask the office to register "
+                                 "it before reporting."))
     if mine is not None:
         party = mine
     allowed = None

@@ -24,7 +24,7 @@ class RiskGrade(models.TextChoices):
 
 
 class SiteKind(models.TextChoices):
-    PLANT = "plant", _("Plant")
+    PLANT = "plant", _("Production plant")
     WAREHOUSE = "warehouse", _("Warehouse")
     LAB = "lab", _("Laboratory")
     TANK = "tank", _("Tank farm")

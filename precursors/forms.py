@@ -172,3 +172,11 @@ class SurveyFlightForm(forms.ModelForm):
             raise forms.ValidationError(_("A GeoJSON LineString of at least two [lon, lat] points in WGS-84.")) \
                 from None
         return track
+
+
+class EquipmentTransferForm(forms.Form):
+    date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}))
+    to_party = forms.ModelChoiceField(label=_("new owner (registered party)"), queryset=models.Party.objects.all(),
+                                      required=False)
+    to_name = forms.CharField(label=_("new owner (when not registered)"), max_length=200, required=False)
+    note = forms.CharField(label=_("note"), max_length=300, required=False)

@@ -57,7 +57,18 @@ class Substance(AuditedModel):
 
 
 class RuleParameter(AuditedModel):
-    """An effective-dated value of a rule parameter (overrides the default declared with the rule)."""
+    """An effective-dated value of a rule parameter (overrides the default declared with the rule). Parameters
+    apply city-wide, so only city-level (or global) users may write them; everyone with the permission reads."""
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        from django.db.models import Q
+
+        from core.permissions import READ_ACTIONS
+
+        if action in READ_ACTIONS or scope.is_global or (scope.area_prefix and len(scope.area_prefix) <= 4):
+            return Q()
+        return None
 
     name = models.CharField(_("parameter"), max_length=80, db_index=True)
     value = models.JSONField(_("value"))
@@ -274,11 +285,11 @@ class EquipmentTransfer(AuditedModel):
 
     equipment = models.ForeignKey(Equipment, on_delete=models.CASCADE, related_name="transfers")
     date = models.DateField(_("date"))
-    from_party = models.ForeignKey(Party, verbose_name=_("from"), null=True, blank=True, on_delete=models.PROTECT,
+    from_party = models.ForeignKey(Party, verbose_name=_("previous owner"), null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
-    to_party = models.ForeignKey(Party, verbose_name=_("to"), null=True, blank=True, on_delete=models.PROTECT,
+    to_party = models.ForeignKey(Party, verbose_name=_("new owner"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+")
-    to_name = models.CharField(_("to (when not registered)"), max_length=200, blank=True)
+    to_name = models.CharField(_("new owner (when not registered)"), max_length=200, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
@@ -518,7 +529,7 @@ class PatrolFinding(AuditedModel):
     found_on = models.DateField(_("date"))
     lon = models.FloatField(_("longitude"))
     lat = models.FloatField(_("latitude"))
-    plants = models.PositiveIntegerField(_("plants"), default=0)
+    plants = models.PositiveIntegerField(_("number of plants found"), default=0)
     eradicated = models.BooleanField(_("eradicated"), default=False)
     note = models.TextField(_("note"), blank=True)
 

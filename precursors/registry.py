@@ -83,13 +83,18 @@ def product_catalog() -> ProductCatalog:
 
 
 def params_in_force(on: dt.date) -> dict:
-    """Rule parameters in force on a date: the rule's declared default, overridden by the effective-dated rows
-    an administrator entered (latest effective_from ≤ on, not ended)."""
+    """Rule parameters in force on a date: the rule's declared default, then the shipped reference table
+    (precursors/data/catalogue/parameters.csv, effective-dated, with sources), then the effective-dated rows an
+    administrator entered (latest effective_from ≤ on, not ended)."""
     from django.db.models import Q
 
+    from .algorithms.catalogue import load_parameters
     from .models import RuleParameter
 
     values = {name: spec.default for name, spec in PARAMS.items()}
+    for row in sorted(load_parameters(), key=lambda r: r.effective_from):
+        if row.name in values and row.in_force(on):
+            values[row.name] = list(row.value) if isinstance(row.value, tuple) else row.value
     rows = (RuleParameter.objects.filter(effective_from__lte=on)
             .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on)).order_by("name", "effective_from"))
     for row in rows:

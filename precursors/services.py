@@ -175,3 +175,25 @@ def refresh_coverage(area):
     area.area_m2, area.covered_fraction = result.aoi_area_m2, result.covered_fraction
     area.save(audit_message="coverage recomputed")
     return result
+
+
+# --- equipment --------------------------------------------------------------------------------------------------
+
+def transfer_equipment(equipment, user, *, date, to_party=None, to_name: str = "", note: str = ""):
+    """Record a change of owner (sale, gift, scrapping to a recycler): the transfer history keeps who had it when;
+    the equipment's owner becomes the new party (R28 judges transfers to individuals or unregistered parties)."""
+    from .models import Equipment, EquipmentTransfer
+
+    if to_party is None and not to_name.strip():
+        raise ValidationError({"to_party": _("Name the new owner (a registered party or a name).")})
+    with transaction.atomic():
+        eq = Equipment.objects.select_for_update().get(pk=equipment.pk)
+        ensure_in_scope(eq, user, "change")
+        EquipmentTransfer(equipment=eq, date=date, from_party=eq.owner, to_party=to_party, to_name=to_name.strip(),
+                          note=note).save(audit_message="equipment transferred")
+        eq.owner = to_party
+        if to_party is not None:
+            eq.area_code = to_party.area_code
+            eq.site = None
+        eq.save(audit_message="owner changed by transfer")
+    return eq

@@ -127,3 +127,9 @@ class PatrolFindingTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = models.PatrolFinding
         fields = ("found_on", "kind", "source", "plants", "lon", "lat", "eradicated", "note")
+
+
+class EquipmentTransferTable(BaseTable):
+    class Meta(BaseTable.Meta):
+        model = models.EquipmentTransfer
+        fields = ("date", "from_party", "to_party", "to_name", "note")

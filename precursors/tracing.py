@@ -17,7 +17,7 @@ from .models import Event, EventRetraction
 from .registry import Registry, product_catalog
 
 _lock = threading.Lock()
-_state: dict = {"index": None, "last_pk": 0, "retractions": 0}
+_state: dict = {"index": None, "last_pk": 0, "last_id": None, "retractions": 0}
 
 
 def _new_index() -> LineageIndex:
@@ -33,23 +33,42 @@ def lineage_index(refresh: bool = True) -> LineageIndex:
 
     with _lock:
         n_retractions = EventRetraction.objects.count()
-        if _state["index"] is None or n_retractions != _state["retractions"]:
-            _state.update(index=_new_index(), last_pk=0, retractions=n_retractions)
+        # events the index holds that are no longer stored (a capture inside a transaction that rolled back, e.g.
+        # a failed Excel import) make it stale: the newest event it holds must still be there
+        gone = _state["last_pk"] and not Event.objects.filter(pk=_state["last_pk"],
+                                                              event_id=_state["last_id"]).exists()
+        if _state["index"] is None or n_retractions != _state["retractions"] or gone:
+            _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions)
         if refresh or _state["last_pk"] == 0:
-            last = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            if last > _state["last_pk"]:
-                qs = Event.objects.filter(pk__gt=_state["last_pk"], pk__lte=last)
+            last = Event.objects.order_by("-pk").values_list("pk", "event_id").first()
+            if last and last[0] > _state["last_pk"]:
+                qs = Event.objects.filter(pk__gt=_state["last_pk"], pk__lte=last[0])
                 _state["index"].add(trace_event_from(e) for e in stored_events(qs))
-                _state["last_pk"] = last
+                _state["last_pk"], _state["last_id"] = last
         return _state["index"]
 
 
 def reset() -> None:
     with _lock:
-        _state.update(index=None, last_pk=0, retractions=0)
+        _state.update(index=None, last_pk=0, last_id=None, retractions=0)
 
 
 def trace(seed: str, *, direction: str = "back", kind: str | None = None, max_hops: int = 50) -> dict:
     index = lineage_index()
     fn = back_trace if direction == "back" else forward_trace
     return fn(index, seed, max_hops=max_hops, kind=kind)
+
+
+def visible_to(result: dict, user) -> dict:
+    """An enterprise sees the trace only at its own nodes (with the edges that touch them, which name the
+    counterparty's identifier as the events it received did); offices see the whole graph."""
+    from .models import Party
+
+    scope = user.scope_for("view")
+    if scope.is_global or scope.area_prefix or not scope.org_id:
+        return result
+    own = set(Party.objects.filter(org_id=scope.org_id).values_list("identifier", flat=True))
+    nodes = [n for n in result["nodes"] if n.get("party") in own]
+    ids = {n["id"] for n in nodes}
+    edges = [e for e in result["edges"] if e.get("source") in ids or e.get("target") in ids]
+    return {**result, "nodes": nodes, "edges": edges, "restricted_to_own_party": True}

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -164,9 +165,12 @@ def trace_page(request):
             error = _("No events you may see name this identifier.")
         else:
             kind = {"waybill": "biz_transaction"}.get(seed_kind, seed_kind)
-            result = tracing.trace(seed, direction="forward" if direction == "forward" else "back", kind=kind)
+            result = tracing.visible_to(tracing.trace(seed, direction="forward" if direction == "forward" else "back",
+                                                      kind=kind), request.user)
     names = dict(models.Party.objects.restrict(request.user, "view").values_list("identifier", "name"))
-    graph = _graph(result, names) if result else None
+    urls = {ident: reverse("precursors:party_detail", args=[pk]) for ident, pk in
+            models.Party.objects.restrict(request.user, "view").values_list("identifier", "pk")} if result else {}
+    graph = _graph(result, names, urls) if result else None
     rows = [{"hop": n["hop"], "party": names.get(n.get("party") or "", n.get("party") or ""),
              "site": n.get("site") or "", "ident": n.get("lot") or n.get("container") or n.get("id"),
              "quantity_in": n.get("quantity_in"), "quantity_out": n.get("quantity_out"),
@@ -178,14 +182,16 @@ def trace_page(request):
         "graph": json.dumps(graph) if graph else "", "rows": rows})
 
 
-def _graph(result, names):
-    """Nodes and links for the sankey (quantities in kg), labelled with the registry's names where known."""
+def _graph(result, names, urls):
+    """Nodes and links for the sankey (quantities in kg), labelled with the registry's names where known; a click
+    on a node opens the party's file or the events behind it."""
     nodes, links = [], []
     for n in result["nodes"]:
         party = n.get("party") or ""
         label = f"{names.get(party, party)} · {n.get('lot') or n.get('container') or ''}"
         nodes.append({"id": n["id"], "name": label[:80], "party": party, "unaccounted": n.get("unaccounted"),
-                      "quantity_in": n.get("quantity_in"), "quantity_out": n.get("quantity_out"), "hop": n["hop"]})
+                      "quantity_in": n.get("quantity_in"), "quantity_out": n.get("quantity_out"), "hop": n["hop"],
+                      "party_url": urls.get(party, ""), "events": list(n.get("event_ids") or ())[:10]})
     ids = {n["id"] for n in nodes}
     for e in result["edges"]:
         if e.get("source") in ids and e.get("target") in ids and e.get("source") != e.get("target"):
@@ -323,3 +329,38 @@ def flight_add(request, pk):
 
 
 
+
+
+# --- equipment ----------------------------------------------------------------------------------------------------
+
+class EquipmentDetailView(generic.ObjectDetailView):
+    model = models.Equipment
+    template_name = "precursors/equipment_detail.html"
+
+    def get_extra_context(self, obj):
+        can = has_perm(self.request.user, "precursors.equipment", "change")
+        form = forms.EquipmentTransferForm() if can else None
+        if form is not None:
+            form.fields["to_party"].queryset = models.Party.objects.restrict(self.request.user, "view")
+        alerts = models.Alert.objects.restrict(self.request.user, "view").filter(dedup_key=f"R28:{obj.pk}")
+        return {"related_tables": [(_("Transfers"), tables.EquipmentTransferTable(obj.transfers.all(),
+                                                                                  orderable=False))],
+                "transfer_form": form, "alerts": alerts}
+
+
+def equipment_transfer(request, pk):
+    _require(request, "precursors.equipment", "change")
+    eq = get_object_or_404(models.Equipment.objects.restrict(request.user, "change"), pk=pk)
+    form = forms.EquipmentTransferForm(request.POST)
+    form.fields["to_party"].queryset = models.Party.objects.restrict(request.user, "view")
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.transfer_equipment(eq, request.user, date=d["date"], to_party=d.get("to_party"),
+                                        to_name=d.get("to_name", ""), note=d.get("note", ""))
+            messages.success(request, _("Transfer recorded."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(sum(exc.message_dict.values(), [])))
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect("precursors:equipment_detail", pk=pk)

@@ -16,6 +16,16 @@ _REFERENCE_READ = ["geo.division:view", "orgs.organization:view", "core.job:view
                    "core.importbatch:add"]
 
 
+ENTERPRISE_PRECURSOR_PERMS = [
+    "precursors.party:view", "precursors.site:view", "precursors.site:add", "precursors.site:change",
+    "precursors.authorization:view", "precursors.event:view", "precursors.event:add", "precursors.event:export",
+    "precursors.event:import", "precursors.capturebatch:view", "precursors.capturebatch:add",
+    "precursors.capturebatch:import", "precursors.alert:view", "precursors.inspection:view",
+    "precursors.stockcheck:view", "precursors.equipment:view", "precursors.equipment:add",
+    "precursors.filing:view", "precursors.filing:add", "precursors.substance:view",
+]
+
+
 def _pillar_perms(actions: str, pillars=PILLARS) -> list[str]:
     return [f"{p}.*:{a}" for p in pillars for a in actions.split(",")]
 
@@ -76,8 +86,8 @@ BUILTIN_ROLES = [
     },
     {
         "code": "enterprise", "name": "企业", "description": "Enterprise", "scope_kind": "org",
-        "permissions": [*_REFERENCE_READ, "orgs.organization:change", *_pillar_perms("view,add,change,export,import",
-                                                                                   ("precursors",))],
+        # its own file and reports only: never rule parameters, alerts handling, inspections or other registries
+        "permissions": [*_REFERENCE_READ, "orgs.organization:change", *ENTERPRISE_PRECURSOR_PERMS],
         "sections": [],
     },
     {

@@ -129,7 +129,7 @@ class TraceView(APIView):
                             status=status.HTTP_404_NOT_FOUND)
         kind = {"waybill": "biz_transaction"}.get(kind, kind)
         result = tracing.trace(seed, direction=direction, kind=kind, max_hops=max_hops)
-        return Response(result)
+        return Response(tracing.visible_to(result, user))
 
 
 def _seed_visible(user, kind: str, seed: str) -> bool:

@@ -284,3 +284,85 @@ def test_pages_render_for_office_and_enterprise(world, client):
     ent = login_client(__import__("django.test", fromlist=["Client"]).Client(), world["ent"])
     assert ent.get(f"/precursors/parties/{world['producer'].pk}/").status_code == 200
     assert ent.get(f"/precursors/parties/{world['trader'].pk}/").status_code == 404
+
+
+def test_equipment_transfer_keeps_history_and_r28_judges_the_new_owner(world, client):
+    from precursors.models import Equipment, EquipmentTransfer
+    from precursors.rules_service import run_rules
+
+    with acting_as(username="test"):
+        uni = Party(identifier="urn:epc:id:pgln:6901234.00077", name="苏州某大学", area_code="320508001",
+                    kinds=["research"], industry="university")
+        uni.save()
+        nmr = Equipment(type="nmr", make="Bruker", serial="B-60-001", field_mhz=60, benchtop=True, owner=uni,
+                        area_code="320508001")
+        nmr.save()
+    run_rules(["R28"])
+    assert not Alert.objects.filter(rule_id="R28").exists()
+    office = login_client(client, world["city"])
+    r = office.post(f"/precursors/equipment/{nmr.pk}/transfer/", {"date": "2026-05-01",
+                                                                  "to_party": world["trader"].pk})
+    assert r.status_code == 302
+    nmr.refresh_from_db()
+    assert nmr.owner == world["trader"]
+    assert EquipmentTransfer.objects.get(equipment=nmr).from_party == uni
+    run_rules(["R28"])
+    alert = Alert.objects.get(rule_id="R28")
+    assert alert.party == world["trader"]
+    assert office.get(f"/precursors/equipment/{nmr.pk}/").status_code == 200
+    # a transfer must name the new owner
+    office.post(f"/precursors/equipment/{nmr.pk}/transfer/", {"date": "2026-05-02"})
+    assert EquipmentTransfer.objects.count() == 1
+
+
+def test_enterprise_trace_shows_only_its_own_nodes_and_cannot_write_city_settings(world):
+    post(token_client(world["city"]), chain())
+    ent = token_client(world["ent"])          # the producer's account
+    r = ent.get("/api/precursors/trace/", {"epc_class": LOT, "direction": "forward"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["restricted_to_own_party"] and {n["party"] for n in body["nodes"]} == {PRODUCER}
+    # the office sees the whole chain
+    full = token_client(world["city"]).get("/api/precursors/trace/", {"epc_class": LOT, "direction": "forward"})
+    assert {PRODUCER, TRADER, USER} <= {n["party"] for n in full.json()["nodes"]}
+    # an enterprise cannot handle alerts or inspections about itself
+    alert = Alert.objects.filter(party__identifier=USER).first() or Alert.objects.first()
+    if alert is not None:
+        assert ent.post(f"/api/precursors/alerts/{alert.id}/act/", {"status": "closed", "outcome": "rectified"},
+                        format="json").status_code in (403, 404)
+    assert ent.post("/api/precursors/inspections/", {"party": PRODUCER, "planned_on": "2026-06-01"},
+                    format="json").status_code == 403
+
+
+def test_rule_parameters_are_written_by_the_city_only(world, orgs, client):
+    from precursors.models import RuleParameter
+    from precursors.registry import params_in_force
+
+    district = make_user("pc_district", "district_office", area="320508", org=orgs["gusu_office"])
+    form = {"name": "reconcile_days", "value": "10", "effective_from": "2026-01-01", "source": "市禁毒办 2026-1号"}
+    login_client(client, district).post("/precursors/parameters/add/", form)
+    assert not RuleParameter.objects.exists()
+    login_client(client, world["city"]).post("/precursors/parameters/add/", form)
+    assert RuleParameter.objects.get().value == 10
+    assert params_in_force(dt.date(2026, 3, 1))["reconcile_days"] == 10
+    assert params_in_force(dt.date(2025, 12, 31))["reconcile_days"] != 10
+    # the shipped table wins over a rule's code default: no KMnO4 small-quantity exemption until set locally
+    assert params_in_force(dt.date(2026, 3, 1))["kmno4_individual_small_qty_kg"] is None
+    bad = login_client(client, world["city"]).post("/precursors/parameters/add/", {**form, "name": "no_such"})
+    assert bad.status_code == 400 and "no_such" not in str(RuleParameter.objects.values_list("name", flat=True))
+    assert "No rule reads a parameter of this name." in bad.content.decode() or "没有" in bad.content.decode()
+
+
+def test_trace_index_forgets_events_of_a_rolled_back_capture(world):
+    from django.db import transaction
+
+    from precursors.capture import capture
+
+    client = token_client(world["city"])
+    assert client.get("/api/precursors/trace/", {"epc_class": LOT}).status_code == 404
+    with pytest.raises(RuntimeError), transaction.atomic():
+        capture(chain(), user=world["city"])
+        assert PRODUCER in {n["party"] for n in tracing.trace(LOT)["nodes"]}
+        raise RuntimeError("the import failed after the capture")
+    assert not Event.objects.exists()
+    assert tracing.trace(LOT)["nodes"] == []

@@ -204,12 +204,12 @@ def test_r01_individual_small_kmno4_exemption(buyer, sub, kg, hit):
 
 
 def test_r01_kmno4_small_quantity_is_a_parameter():
-    f = make([tx(sub="C3-04", kg=2.0, buyer="IND")], params={"kmno4_small_qty_kg": 2.0})
+    f = make([tx(sub="C3-04", kg=2.0, buyer="IND")], params={"kmno4_individual_small_qty_kg": 2.0})
     assert fired(f, "R01") == []
 
 
 def test_r01_kmno4_exemption_off_when_the_local_quantity_is_not_set():
-    assert keys(make([tx(sub="C3-04", kg=0.1, buyer="IND")], params={"kmno4_small_qty_kg": None}), "R01") == ["T1"]
+    assert keys(make([tx(sub="C3-04", kg=0.1, buyer="IND")], params={"kmno4_individual_small_qty_kg": None}), "R01") == ["T1"]
 
 
 def test_r01_leaves_individuals_buying_cat2_to_r02():

@@ -63,7 +63,7 @@ from .facts import (
 # --- parameters (research §1.4/§1.5; tag V = seen, M = memory, U = uncertain) --------------------------------------
 define_param("kmno4_substance_code", "C3-04", "code", "条例 art. 17; catalogue Cat 3 row 4", "V",
              "高锰酸钾的目录代码（个人少量自用免备案）")
-define_param("kmno4_small_qty_kg", 1.0, "kg", "local policy (条例 does not define 少量)", "U",
+define_param("kmno4_individual_small_qty_kg", 1.0, "kg", "local policy (条例 does not define 少量)", "U",
              "个人自用高锰酸钾免备案的'少量'上限（含）")
 define_param("ephedrine_codes", ("C1-12", "C1-12a", "C1-12b", "C1-12c", "C1-12d", "C1-12e", "C1-12f", "C1-12g"),
              "codes", "条例 art. 23; catalogue Cat 1 row 12", "M", "麻黄素类品种代码（运输豁免适用范围）")
@@ -227,14 +227,14 @@ def _purchase_requirement(facts: Facts, t: Transaction, s: Substance, day: date)
         if MEDICAL in kinds and _find_auth(facts, t.buyer_id, (NARCOTIC_SEAL_CARD,), day):
             return None
         return DRUG_PURCHASE_PROOF
-    small = param(facts, "kmno4_small_qty_kg")       # None = not set locally: no exemption
+    small = param(facts, "kmno4_individual_small_qty_kg")       # None = not set locally: no exemption
     if individual and t.substance == param(facts, "kmno4_substance_code") and small is not None and t.kg <= small:
         return None                              # 个人少量自用高锰酸钾
     return PURCHASE_FILING
 
 
 @rule("R01", "无有效购买许可或备案", "Purchase without valid authorization", HIGH, capture_time=True,
-      params=("kmno4_substance_code", "kmno4_small_qty_kg"))
+      params=("kmno4_substance_code", "kmno4_individual_small_qty_kg"))
 def purchase_without_authorization(facts: Facts) -> Iterator[Hit]:
     """R01 — ∃A of the required type (Cat 1 non-pharma PURCHASE_LICENCE, Cat 1 pharma DRUG_PURCHASE_PROOF, Cat 2/3
     PURCHASE_FILING) with A.holder=B, s∈A.substances, valid_from≤date(t)≤valid_to, in force, A.seller∈{S, any};
