@@ -155,7 +155,7 @@ class SchedulePolicyForm(forms.ModelForm):
     class Meta:
         model = models.SchedulePolicy
         fields = ["measure_kind", "risk_level", "phase_from_month", "phase_to_month", "period_months", "checkins",
-                  "tests", "random_tests", "home_visits", "grace_days", "source"]
+                  "tests", "random_tests", "home_visits", "grace_days", "lost_contact_misses", "source"]
 
     def clean(self):
         cleaned = super().clean()

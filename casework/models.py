@@ -223,8 +223,15 @@ class SchedulePolicy(AuditedModel):
     Each row: within months ``phase_from_month``–``phase_to_month`` of the term, every
     ``period_months`` the person owes ``checkins`` check-ins, ``tests`` tests, ``random_tests`` random
     tests and ``home_visits`` home visits; a planned event becomes overdue after ``grace_days``.
-    Seeded from the research's local example (casework.rules.schedule.SEED_POLICIES).
+    Seeded from the research's local example (casework.rules.schedule.SEED_POLICIES). City-wide: read by all who
+    hold the permission, written only at city level.
     """
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        from core.permissions import city_wide_setting_q
+
+        return city_wide_setting_q(scope, user, action)
 
     measure_kind = models.CharField(_("measure"), max_length=30, choices=choices.MeasureKind.choices)
     risk_level = models.CharField(_("risk level"), max_length=10, choices=choices.RiskLevel.choices)
@@ -236,6 +243,10 @@ class SchedulePolicy(AuditedModel):
     random_tests = models.PositiveSmallIntegerField(_("random tests per period"), default=0)
     home_visits = models.PositiveSmallIntegerField(_("home visits per period"), default=0)
     grace_days = models.PositiveSmallIntegerField(_("grace days"), default=7)
+    lost_contact_misses = models.PositiveSmallIntegerField(
+        _("missed contacts before 失控 (L01)"), default=3,
+        help_text=_("Consecutive planned check-ins or home visits missed (past their grace days) that make the "
+                    "person 失控 and raise the L01 police-report task."))
     source = models.CharField(_("source"), max_length=300, blank=True)
 
     class Meta:

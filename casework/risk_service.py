@@ -80,7 +80,28 @@ def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str 
     assessment.save()
     if _latest(person).pk == assessment.pk:  # a back-dated assessment does not replace a newer one
         _apply_level(person, assessment.level)
+        plan_review(person, assessment)
     return assessment
+
+
+REVIEW_GRACE_DAYS = 7
+
+
+def plan_review(person, assessment) -> None:
+    """The next risk review becomes a planned event on the worker's task list (due on ``next_review_on``); the
+    assessment just made fulfils any review still open."""
+    from .choices import PlannedKind
+    from .services import current_measure
+
+    open_reviews = models.PlannedEvent.objects.filter(person=person, kind=PlannedKind.ASSESSMENT,
+                                                      status__in=["scheduled", "overdue"])
+    open_reviews.filter(due_on__lte=assessment.assessed_on + dt.timedelta(days=31)).update(
+        status="done", done_on=assessment.assessed_on)
+    open_reviews.filter(due_on__gt=assessment.assessed_on + dt.timedelta(days=31)).delete()
+    measure = current_measure(person)
+    if measure is not None and assessment.next_review_on:
+        models.PlannedEvent.objects.create(person=person, measure=measure, kind=PlannedKind.ASSESSMENT,
+                                           due_on=assessment.next_review_on, grace_days=REVIEW_GRACE_DAYS)
 
 
 def _latest(person):

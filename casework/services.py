@@ -18,7 +18,7 @@ from core.models import AccessLog
 from utilities.identifiers import InvalidIdentifier, parse_id_number
 
 from . import models
-from .choices import COMMUNITY_KINDS, MeasureKind, PersonStatus, ReferralStatus, TransferStatus
+from .choices import COMMUNITY_KINDS, Guardianship, MeasureKind, PersonStatus, PlannedKind, ReferralStatus, TransferStatus
 
 BREAK_GLASS_HOURS = getattr(settings, "JINDU_BREAK_GLASS_HOURS", 3)
 POLICE_REPORT_SLA_DAYS = 1  # 条例 Art.21 says "promptly"; 24 h is the platform's default (research §1.4, [G])
@@ -298,6 +298,21 @@ def current_measure(person):
         .order_by("-start_on", "-created").first()
 
 
+def lost_contact_misses(measure, today: dt.date) -> int:
+    """L01's N for a measure today: the schedule-policy row of its kind, the person's risk level and the month of
+    the term it is in (the office edits it on the schedule-policy page); the rule's default without a row."""
+    from .rules import violations
+
+    if measure.start_on is None:
+        return violations.LOST_CONTACT_N
+    month = (today.year - measure.start_on.year) * 12 + today.month - measure.start_on.month + 1
+    row = (models.SchedulePolicy.objects.filter(measure_kind=measure.kind,
+                                                risk_level=measure.person.risk_level or "medium",
+                                                phase_from_month__lte=month, phase_to_month__gte=month)
+           .order_by("phase_from_month").first())
+    return row.lost_contact_misses if row else violations.LOST_CONTACT_N
+
+
 def evaluate_rules(measure, today: dt.date | None = None) -> list:
     """Run 条例 Art.14/20/21 over a measure's events; create the police-report tasks (idempotent)."""
     from .rules import violations
@@ -312,7 +327,7 @@ def evaluate_rules(measure, today: dt.date | None = None) -> list:
                 for p in measure.planned_events.filter(kind__in=["checkin", "home_visit"], due_on__lte=today)]
     triggers = violations.evaluate(kind=measure.kind, start_on=measure.start_on, served_on=measure.served_on,
                                    reported_on=measure.reported_on, tests=tests, absences=absences,
-                                   contacts=contacts, today=today,
+                                   contacts=contacts, today=today, lost_contact_n=lost_contact_misses(measure, today),
                                    end_on=measure.planned_end_on, sla_days=POLICE_REPORT_SLA_DAYS,
                                    order_id=measure.pk)
     created = []
@@ -375,7 +390,8 @@ def refresh_schedule(measure, today: dt.date | None = None) -> int:
     policies = policies_for(measure.kind)
     planned = schedule.plan(measure.kind, measure.start_on, measure.planned_end_on, risk, policies,
                             suspensions=_suspensions(measure))
-    existing = {(p.kind, p.due_on): p for p in measure.planned_events.all()}
+    # risk reviews are planned by the assessments themselves (risk_service), not by the schedule policy
+    existing = {(p.kind, p.due_on): p for p in measure.planned_events.exclude(kind=PlannedKind.ASSESSMENT)}
     first_plan = not existing  # the first plan includes past slots; a re-plan never creates overdue work
     fresh = []
     for event in planned:
@@ -526,7 +542,41 @@ def record_child(person, *, name: str, birth_date: dt.date, guardianship: str, n
                          guardianship=guardianship, needs=needs)
     child.full_clean(exclude=["person", "school"])
     child.save()
+    child.auto_referral = None
+    if guardianship == Guardianship.NONE:
+        child.auto_referral = refer_child_without_carer(child, today)
     return child
+
+
+def civil_affairs_for(area_code: str):
+    """The most local civil-affairs (民政) member unit whose area contains ``area_code``."""
+    from orgs.models import Organization
+
+    candidates = Organization.objects.filter(sector="civil_affairs", is_active=True)
+    best = None
+    for org in candidates:
+        code = org.area_code.rstrip("0") or org.area_code
+        if area_code.startswith(code) and (best is None or len(org.area_code.rstrip("0")) >
+                                           len(best.area_code.rstrip("0"))):
+            best = org
+    return best
+
+
+def refer_child_without_carer(child, on: dt.date):
+    """A child without a carer (事实无人抚养) is referred to civil affairs at once. This is mandatory reporting
+    (《未成年人保护法》 Art. 11), so it does not wait for the parent's consent; the referral says so. Returns the
+    referral, or None when no civil-affairs unit covers the area (the worker must refer by hand; the page says so)."""
+    person = child.person
+    org = civil_affairs_for(person.residence_area_code or person.household_area_code or "")
+    if org is None:
+        return None
+    if person.referrals.filter(kind="child_care", provider_org=org, status__in=["pending", "accepted"]).exists():
+        return None
+    referral = models.Referral(person=person, kind="child_care", provider_org=org, consent=False, referred_on=on,
+                               need=_("Child without a carer (事实无人抚养), born %(year)s: mandatory report to civil "
+                                      "affairs (未成年人保护法 Art. 11)") % {"year": child.birth_date.year})
+    referral.save(audit_message="automatic referral of a child without a carer")
+    return referral
 
 
 def abstinence_candidates(persons_qs, today: dt.date | None = None):
@@ -590,8 +640,8 @@ def regenerate_schedules(today: dt.date | None = None, measures=None) -> dict:
             measure_ids = np.array([r[0] for r in group], dtype=np.int64)[plan["person"]]
             person_ids = np.array([r[1] for r in group], dtype=np.int64)[plan["person"]]
             wanted = key(measure_ids, plan["kind"], plan["due"])
-            stored = list(models.PlannedEvent.objects.filter(measure_id__in=[r[0] for r in group]).values_list(
-                "pk", "measure_id", "kind", "due_on", "status"))
+            stored = list(models.PlannedEvent.objects.filter(measure_id__in=[r[0] for r in group]).exclude(
+                kind=PlannedKind.ASSESSMENT).values_list("pk", "measure_id", "kind", "due_on", "status"))
             stored_keys = key([s[1] for s in stored], [kinds.get(s[2], 0) for s in stored],
                               [s[3].toordinal() for s in stored]) if stored else np.array([], dtype=np.int64)
             missing = ~np.isin(wanted, stored_keys)

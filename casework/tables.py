@@ -98,4 +98,4 @@ class SchedulePolicyTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = models.SchedulePolicy
         fields = ("measure_kind", "risk_level", "phase_from_month", "phase_to_month", "period_months", "checkins",
-                  "tests", "random_tests", "home_visits", "grace_days", "source")
+                  "tests", "random_tests", "home_visits", "grace_days", "lost_contact_misses", "source")

@@ -170,7 +170,14 @@ def add_event(request, pk, kind):
                 elif kind == "referral":
                     services.refer(person, **data)
                 elif kind == "child":
-                    services.record_child(person, **data)
+                    child = services.record_child(person, **data)
+                    if data["guardianship"] == "none":
+                        if child.auto_referral is not None:
+                            messages.info(request, _("Referred to %(org)s at once (child without a carer).")
+                                          % {"org": child.auto_referral.provider_org})
+                        else:
+                            messages.warning(request, _("No civil-affairs unit covers this area: refer the child "
+                                                        "by hand."))
                 elif kind == "status":
                     services.change_status(person, data["to_status"], data["on"], data["source"],
                                            data.get("document", ""), data.get("reason", ""))

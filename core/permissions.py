@@ -82,3 +82,14 @@ def ensure_in_scope(obj, user, action: str) -> None:
 def is_scoped(model) -> bool:
     """Whether rows of this model belong to an area or organisation (reference data does not)."""
     return any(hasattr(model, name) for name in ("scope_area_field", "scope_org_field", "scope_q"))
+
+
+CITY_PREFIX_MAX_LEN = 4   # "3205": a prefecture city's own scope; districts and below are longer
+
+
+def city_wide_setting_q(scope: Scope, user, action: str) -> Q | None:
+    """``scope_q`` for city-wide settings (rule parameters, schedule policies): everyone holding the permission
+    reads them; only a city-level (or global) scope writes them, since a change applies to every district."""
+    if action in READ_ACTIONS or scope.is_global or (scope.area_prefix and len(scope.area_prefix) <= CITY_PREFIX_MAX_LEN):
+        return Q()
+    return None

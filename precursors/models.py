@@ -62,13 +62,9 @@ class RuleParameter(AuditedModel):
 
     @classmethod
     def scope_q(cls, scope, user, action):
-        from django.db.models import Q
+        from core.permissions import city_wide_setting_q
 
-        from core.permissions import READ_ACTIONS
-
-        if action in READ_ACTIONS or scope.is_global or (scope.area_prefix and len(scope.area_prefix) <= 4):
-            return Q()
-        return None
+        return city_wide_setting_q(scope, user, action)
 
     name = models.CharField(_("parameter"), max_length=80, db_index=True)
     value = models.JSONField(_("value"))

@@ -204,3 +204,19 @@ class IncidentSerializer(MaskedOnReadMixin, BaseModelSerializer):
         if request is not None and "persons" in fields:
             fields["persons"].child_relation.queryset = models.Person.objects.restrict(request.user, "view")
         return fields
+
+
+class SchedulePolicySerializer(BaseModelSerializer):
+    class Meta:
+        model = models.SchedulePolicy
+        fields = ["id", "url", "measure_kind", "risk_level", "phase_from_month", "phase_to_month", "period_months",
+                  "checkins", "tests", "random_tests", "home_visits", "grace_days", "lost_contact_misses", "source"]
+
+    def validate(self, attrs):
+        lo = attrs.get("phase_from_month", getattr(self.instance, "phase_from_month", None))
+        hi = attrs.get("phase_to_month", getattr(self.instance, "phase_to_month", None))
+        if lo is not None and hi is not None and hi < lo:
+            raise serializers.ValidationError({"phase_to_month": "must not be before phase_from_month"})
+        if attrs.get("period_months", 1) == 0:
+            raise serializers.ValidationError({"period_months": "must be at least 1"})
+        return attrs

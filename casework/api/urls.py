@@ -16,5 +16,6 @@ router.register("planned-events", views.PlannedEventViewSet)
 router.register("children", views.ChildViewSet)
 router.register("status-changes", views.StatusChangeViewSet)
 router.register("incidents", views.IncidentViewSet)
+router.register("schedule-policies", views.SchedulePolicyViewSet)
 app_name = "casework-api"
 urlpatterns = router.urls

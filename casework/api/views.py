@@ -323,3 +323,13 @@ class IncidentViewSet(BaseModelViewSet):
     serializer_class = serializers.IncidentSerializer
     filterset_fields = ["kind", "severity", "area_code"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+class SchedulePolicyViewSet(BaseModelViewSet):
+    """How often people under each measure are seen and tested, by phase and risk level, and after how many
+    missed contacts L01 (失控) fires. Everyone with the permission reads; only the city writes. The nightly run
+    re-plans from these rows."""
+
+    queryset = models.SchedulePolicy.objects.all()
+    serializer_class = serializers.SchedulePolicySerializer
+    filterset_fields = ["measure_kind", "risk_level"]

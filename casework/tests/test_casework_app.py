@@ -4,6 +4,8 @@ Art.20 boundaries, the 15-day clock, suspension, transfers, break-glass, member-
 import datetime as dt
 
 import pytest
+
+from core.context import acting_as
 from django.utils import timezone
 
 from conftest import login_client, make_org, make_user, token_client
@@ -487,6 +489,23 @@ def test_transfer_through_the_api_and_report_at_the_new_place(orgs):
     assert transfer.reported_on == dt.date.today()
 
 
+def test_lost_contact_misses_is_the_policy_setting(person):
+    """L01 fires after N consecutive misses, N from the schedule-policy row in force (edited by the office)."""
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    with acting_as(username="test"):
+        for row in models.SchedulePolicy.objects.filter(measure_kind="community_treatment"):
+            row.lost_contact_misses = 10
+            row.save()
+    assert services.lost_contact_misses(measure, dt.date(2025, 3, 20)) == 10
+    services.evaluate_rules(measure, today=dt.date(2025, 3, 20))
+    assert not models.PoliceReportTask.objects.filter(measure=measure, rule_id="L01").exists()
+    with acting_as(username="test"):
+        models.SchedulePolicy.objects.filter(measure_kind="community_treatment").update(lost_contact_misses=2)
+    services.evaluate_rules(measure, today=dt.date(2025, 3, 20))
+    task = models.PoliceReportTask.objects.get(measure=measure, rule_id="L01")
+    assert len(task.evidence["ids"]) == 2
+
+
 def test_one_open_lost_contact_task_at_a_time(person):
     measure = community_measure(person, dt.date(2025, 1, 1))
     services.evaluate_rules(measure, today=dt.date(2025, 6, 1))
@@ -548,11 +567,15 @@ def test_status_police_note_schedule_policy_and_break_glass_review(client, perso
         "written_on": "2026-11-02", "text": "涉嫌贩毒线索"}).status_code == 302
     assert models.PoliceNote.objects.get().text == "涉嫌贩毒线索"
     policy = models.SchedulePolicy.objects.first()
-    response = client.post(f"/casework/schedule-policies/{policy.pk}/edit/", {
-        "measure_kind": policy.measure_kind, "risk_level": policy.risk_level, "phase_from_month": 6,
-        "phase_to_month": 3, "period_months": 1, "checkins": 1, "tests": 0, "random_tests": 0, "home_visits": 0,
-        "grace_days": 7})
+    form = {"measure_kind": policy.measure_kind, "risk_level": policy.risk_level, "phase_from_month": 6,
+            "phase_to_month": 3, "period_months": 1, "checkins": 1, "tests": 0, "random_tests": 0, "home_visits": 0,
+            "grace_days": 7, "lost_contact_misses": 3}
+    # policies are city-wide: a district office reads them but cannot edit them
+    assert client.post(f"/casework/schedule-policies/{policy.pk}/edit/", form).status_code == 404
+    login_client(client, make_user("city_r", "city_office", "320500"))
+    response = client.post(f"/casework/schedule-policies/{policy.pk}/edit/", form)
     assert response.status_code == 400  # the phase ends before it starts
+    login_client(client, office)
     outsider = make_user("hq_o", "social_worker", "320505001")
     services.break_glass(outsider, person, "协查：嫌疑人到访")
     grant = models.BreakGlass.objects.get()
@@ -783,3 +806,57 @@ def test_a_late_contact_does_not_fill_a_missed_slot(person):
     second.refresh_from_db()
     assert second.status == "done" and second.done_on == second.due_on
     assert missed.status != "done"
+
+
+def test_schedule_policy_api_reads_for_all_and_writes_for_the_city_only(worker, orgs):
+    from conftest import make_user
+
+    city = make_user("sp_city", "city_office", area="320500")
+    district = make_user("sp_district", "district_office", area="320508", org=orgs["gusu_office"])
+    rows = token_client(worker).get("/api/casework/schedule-policies/", {"measure_kind": "community_treatment"})
+    assert rows.status_code == 200 and rows.json()["count"] > 0
+    first = rows.json()["results"][0]
+    assert "lost_contact_misses" in first
+    patch = {"lost_contact_misses": 4}
+    assert token_client(district).patch(f"/api/casework/schedule-policies/{first['id']}/", patch,
+                                        format="json").status_code == 404
+    assert token_client(worker).patch(f"/api/casework/schedule-policies/{first['id']}/", patch,
+                                      format="json").status_code == 404
+    ok = token_client(city).patch(f"/api/casework/schedule-policies/{first['id']}/", patch, format="json")
+    assert ok.status_code == 200 and ok.json()["lost_contact_misses"] == 4
+    bad = token_client(city).patch(f"/api/casework/schedule-policies/{first['id']}/",
+                                   {"phase_from_month": 30, "phase_to_month": 2}, format="json")
+    assert bad.status_code == 400 and "phase_to_month" in bad.json()
+
+
+def test_a_child_without_a_carer_is_referred_to_civil_affairs_at_once(person, orgs):
+    civil = make_org("姑苏区民政局", "320508", sector="civil_affairs", is_member_unit=True)
+    make_org("苏州市民政局", "320500", sector="civil_affairs", is_member_unit=True)
+    child = services.record_child(person, name="小明", birth_date=dt.date(2018, 5, 1), guardianship="none")
+    referral = child.auto_referral
+    assert referral.provider_org == civil          # the most local unit covering the person's area
+    assert referral.kind == "child_care" and referral.status == "pending" and not referral.consent
+    # a second such child does not open a second pending referral; a child with a parent opens none
+    again = services.record_child(person, name="小红", birth_date=dt.date(2019, 5, 1), guardianship="none")
+    assert again.auto_referral is None and person.referrals.count() == 1
+    services.record_child(person, name="小刚", birth_date=dt.date(2020, 5, 1), guardianship="parent")
+    assert person.referrals.count() == 1
+
+
+def test_the_next_risk_review_is_a_planned_task_kept_by_regeneration(person, worker):
+    from casework.risk_service import assess
+
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    first = assess(person, factors={"drug_type": "cannabis", "years_abstinent": "3"}, user=worker,
+                   assessed_on=dt.date(2025, 2, 1))
+    review = models.PlannedEvent.objects.get(person=person, kind="assessment")
+    assert (review.due_on, review.status, review.measure) == (first.next_review_on, "scheduled", measure)
+    services.regenerate_schedules(today=dt.date(2025, 2, 2))
+    services.refresh_schedule(measure, today=dt.date(2025, 2, 2))
+    assert models.PlannedEvent.objects.filter(person=person, kind="assessment", status="scheduled").count() == 1
+    # the next assessment fulfils the review and plans the one after
+    second = assess(person, factors={"drug_type": "cannabis", "years_abstinent": "3"}, user=worker,
+                    assessed_on=first.next_review_on)
+    reviews = models.PlannedEvent.objects.filter(person=person, kind="assessment").order_by("due_on")
+    assert [(r.status, r.due_on) for r in reviews] == [("done", first.next_review_on),
+                                                       ("scheduled", second.next_review_on)]
