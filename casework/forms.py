@@ -177,3 +177,20 @@ class EndMeasureForm(forms.Form):
 class IsolationDecisionForm(forms.Form):
     extension_days = forms.IntegerField(label=_("extension (days)"), min_value=0, max_value=366, initial=0)
     early_release_on = forms.DateField(label=_("early release"), required=False, widget=DATE)
+
+
+class _CorrectionBase(forms.ModelForm):
+    reason = forms.CharField(label=_("reason for the correction"), max_length=200)
+
+
+def correction_form(model, *args, **kwargs):
+    """A form with the correctable fields of a recorded test, contact or absence, plus the reason (required)."""
+    from django.db.models import DateField
+
+    from .services import CORRECTABLE_FIELDS
+
+    fields = CORRECTABLE_FIELDS[model._meta.model_name]
+    widgets = {f: DATE for f in fields if isinstance(model._meta.get_field(f), DateField)}
+    form = forms.modelform_factory(model, form=_CorrectionBase, fields=fields, widgets=widgets)(*args, **kwargs)
+    form.correctable = fields
+    return form

@@ -18,7 +18,15 @@ from core.models import AccessLog
 from utilities.identifiers import InvalidIdentifier, parse_id_number
 
 from . import models
-from .choices import COMMUNITY_KINDS, Guardianship, MeasureKind, PersonStatus, PlannedKind, ReferralStatus, TransferStatus
+from .choices import (
+    COMMUNITY_KINDS,
+    Guardianship,
+    MeasureKind,
+    PersonStatus,
+    PlannedKind,
+    ReferralStatus,
+    TransferStatus,
+)
 
 BREAK_GLASS_HOURS = getattr(settings, "JINDU_BREAK_GLASS_HOURS", 3)
 POLICE_REPORT_SLA_DAYS = 1  # 条例 Art.21 says "promptly"; 24 h is the platform's default (research §1.4, [G])
@@ -233,6 +241,10 @@ def rules_deferred():
         _rules_deferred.reset(token)
 
 
+#: which planned slot a contact of each kind fulfils
+CONTACT_SLOT = {"checkin": "checkin", "talk": "checkin", "home_visit": "home_visit"}
+
+
 def _after_event(measure):
     if measure is not None and not _rules_deferred.get():
         evaluate_rules(measure)
@@ -271,9 +283,7 @@ def record_contact(person, *, kind: str, occurred_on: dt.date, outcome="met", pe
         change_status(person, contact.measure.kind, max(filter(None, [occurred_on, lost_on])), "community",
                       reason="contact re-established")
     if outcome == "met" and contact.measure:
-        mark_done(contact.measure, {"checkin": "checkin", "talk": "checkin", "home_visit": "home_visit"}.get(kind,
-                                                                                                        "checkin"),
-                  occurred_on)
+        mark_done(contact.measure, CONTACT_SLOT.get(kind, "checkin"), occurred_on)
     _after_event(contact.measure)
     return contact
 
@@ -448,6 +458,63 @@ def mark_overdue(today: dt.date | None = None) -> int:
     for grace in set(rows.values_list("grace_days", flat=True)):
         count += rows.filter(grace_days=grace, due_on__lt=today - dt.timedelta(days=grace)).update(status="overdue")
     return count
+
+
+# --- corrections ---------------------------------------------------------------------------------------------
+
+#: what a worker may correct on a recorded event (the person and the measure stay)
+CORRECTABLE_FIELDS = {
+    "drugtest": ("sample", "collected_on", "result", "random", "legal_effect", "lab_reference"),
+    "contactevent": ("kind", "occurred_on", "outcome", "location", "notes"),
+    "absence": ("left_on", "returned_on", "written_notice", "authorised", "destination"),
+}
+
+
+@transaction.atomic
+def correct_event(user, event, *, reason: str, **changes):
+    """Correct a recorded test, contact or absence (a typing error, a wrong date). The reason is required and
+    kept with the before/after values in the audit log; the measure's planned slots are re-matched from all its
+    events and the rules run again. Police-report tasks already raised stay for the office to close (they were
+    raised on what was known then)."""
+    from core.permissions import ensure_in_scope
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the record is corrected.")]})
+    allowed = CORRECTABLE_FIELDS[event._meta.model_name]
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise ValidationError({unknown[0]: [_("This field cannot be corrected here.")]})
+    for name, value in changes.items():
+        setattr(event, name, value)
+    if isinstance(event, models.DrugTest):
+        event.window_start = _hair_window_start(event.collected_on) if event.sample == "hair" else None
+    if isinstance(event, models.Absence) and event.returned_on and event.returned_on < event.left_on:
+        raise ValidationError({"returned_on": [_("Return before departure.")]})
+    event.save(audit_message=f"corrected: {reason}"[:300])
+    ensure_in_scope(event, user, "change")
+    measure = event.measure
+    if measure is not None:
+        rematch_planned(measure)
+        evaluate_rules(measure)
+    return event
+
+
+def rematch_planned(measure, today: dt.date | None = None) -> None:
+    """Re-derive which planned slots are done from every recorded contact and test of the measure, in date order,
+    with the same matching as when they were recorded (``mark_done``)."""
+    today = today or timezone.localdate()
+    slots = measure.planned_events.exclude(kind=PlannedKind.ASSESSMENT).filter(status__in=["done", "overdue",
+                                                                                           "scheduled"])
+    slots.update(status="scheduled", done_on=None)
+    happened = [(t.collected_on, "random_test" if t.random else "test") for t in measure.tests.all()]
+    happened += [(c.occurred_on, CONTACT_SLOT.get(c.kind, "checkin")) for c in measure.contacts.all()
+                 if c.outcome == "met"]
+    for on, kind in sorted(happened):
+        mark_done(measure, kind, on)
+    for slot in measure.planned_events.filter(status="scheduled", due_on__lt=today):
+        if slot.due_on + dt.timedelta(days=slot.grace_days) < today:
+            models.PlannedEvent.objects.filter(pk=slot.pk).update(status="overdue")
 
 
 # --- transfers -------------------------------------------------------------------------------------------

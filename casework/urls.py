@@ -14,6 +14,7 @@ urlpatterns = [
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),
     path("persons/<int:pk>/break-glass/", views.break_glass, name="break_glass"),
     path("persons/<int:pk>/add/<str:kind>/", views.add_event, name="add_event"),
+    path("records/<str:kind>/<int:pk>/correct/", views.correct_event, name="correct_event"),
     path("transfers/<int:pk>/decide/", views.decide_transfer, name="transfer_decide"),
     path("referrals/<int:pk>/decide/", views.decide_referral, name="referral_decide"),
     path("police-tasks/<int:pk>/reported/", views.police_reported, name="police_reported"),

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -69,43 +70,82 @@ def register(request):
 
 
 def _timeline(person, user):
-    """Everything that happened to a person, newest first, only from the sections the user may see."""
+    """Everything that happened to a person, newest first, only from the sections the user may see. Each item is
+    (date, kind, title, detail, correction URL or "")."""
     items = []
+    can_fix = user.has_resource_perm("casework.contactevent", "change")
+
+    def fix(kind, pk):
+        return reverse("casework:correct_event", args=[kind, pk]) if can_fix else ""
+
     for change in person.status_changes.all():
         items.append((change.on, "status", _("Status: %(status)s") % {"status": change.get_to_status_display()},
-                      f"{change.get_source_display()} {change.document} {change.reason}".strip()))
+                      f"{change.get_source_display()} {change.document} {change.reason}".strip(), ""))
     for m in person.measures.all():
         items.append((m.start_on or m.served_on or m.decided_on or m.created.date(), "measure",
                       f"{m.get_kind_display()} · {m.state_label}",
-                      _("planned end %(end)s") % {"end": m.planned_end_on or "—"}))
+                      _("planned end %(end)s") % {"end": m.planned_end_on or "—"}, ""))
+        for a in m.absences.all():
+            items.append((a.left_on, "absence", _("Absence until %(on)s") % {"on": a.returned_on or "—"},
+                          f"{a.destination} " + (_("authorised") if a.authorised else ""), fix("absence", a.pk)))
     for c in person.contacts.select_related("performed_by"):
         items.append((c.occurred_on, "contact", f"{c.get_kind_display()} · {c.get_outcome_display()}",
-                      f"{c.performed_by or ''} {c.location}".strip()))
+                      f"{c.performed_by or ''} {c.location}".strip(), fix("contact", c.pk)))
     if user.sees_section("tests"):
         for t in person.tests.all():
             items.append((t.collected_on, "test", f"{t.get_sample_display()} · {t.get_result_display()}",
-                          _("police test") if t.legal_effect else ""))
+                          _("police test") if t.legal_effect else "", fix("test", t.pk)))
     for task in person.police_tasks.all():
         items.append((task.triggered_on, "police", f"{task.rule_id} · {task.trigger_label}",
                       _("reported %(on)s") % {"on": task.reported_on} if task.reported_on
-                      else _("report due %(due)s") % {"due": task.due_on}))
+                      else _("report due %(due)s") % {"due": task.due_on}, ""))
     if user.sees_section("risk"):
         for a in person.assessments.all():
             items.append((a.assessed_on, "risk", _("Risk: %(level)s") % {"level": choices.RiskLevel(a.level).label},
-                          _("next review %(on)s") % {"on": a.next_review_on}))
+                          _("next review %(on)s") % {"on": a.next_review_on}, ""))
     for tr in person.transfers.all():
         items.append((tr.requested_on, "transfer", _("Transfer %(from)s → %(to)s") % {
-            "from": tr.from_area_code, "to": tr.to_area_code}, tr.get_status_display()))
+            "from": tr.from_area_code, "to": tr.to_area_code}, tr.get_status_display(), ""))
     if user.sees_section("assistance"):
         for r in person.referrals.select_related("provider_org"):
             items.append((r.referred_on, "referral", f"{r.get_kind_display()} → {r.provider_org}",
-                          r.get_status_display()))
+                          r.get_status_display(), ""))
     if user.sees_section("police_notes"):
         for note in person.police_notes.all():
-            items.append((note.written_on, "note", _("Police note"), note.text))
+            items.append((note.written_on, "note", _("Police note"), note.text, ""))
     for incident in person.incidents.all():
-        items.append((incident.occurred_on, "incident", incident.get_kind_display(), incident.get_severity_display()))
+        items.append((incident.occurred_on, "incident", incident.get_kind_display(), incident.get_severity_display(),
+                      ""))
     return sorted(items, key=lambda i: i[0] or dt.date.min, reverse=True)
+
+
+CORRECTION_MODELS = {"test": (models.DrugTest, "tests"), "contact": (models.ContactEvent, None),
+                     "absence": (models.Absence, None)}
+
+
+@login_required
+def correct_event(request, kind, pk):
+    """Correct a recorded test, contact or absence, with a reason (kept in the audit log)."""
+    if kind not in CORRECTION_MODELS:
+        raise Http404
+    model, section = CORRECTION_MODELS[kind]
+    if section and not request.user.sees_section(section):
+        raise Http404
+    event = get_object_or_404(model.objects.restrict(request.user, "change"), pk=pk)
+    person = event.person if kind != "absence" else event.measure.person
+    form = forms.correction_form(model, request.POST or None, instance=event)
+    if request.method == "POST" and form.is_valid():
+        changes = {f: form.cleaned_data[f] for f in form.correctable if f in form.changed_data}
+        try:
+            services.correct_event(request.user, model.objects.get(pk=pk), reason=form.cleaned_data["reason"],
+                                   **changes)
+            messages.success(request, _("Corrected."))
+            return redirect("casework:person_detail", pk=person.pk)
+        except ValidationError as exc:
+            for field, errs in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errs)
+    return render(request, "core/object_edit.html", {"form": form, "title": _("Correct a record"),
+                                                     "object": event}, status=400 if form.errors else 200)
 
 
 @login_required

@@ -90,6 +90,7 @@ CITY_PREFIX_MAX_LEN = 4   # "3205": a prefecture city's own scope; districts and
 def city_wide_setting_q(scope: Scope, user, action: str) -> Q | None:
     """``scope_q`` for city-wide settings (rule parameters, schedule policies): everyone holding the permission
     reads them; only a city-level (or global) scope writes them, since a change applies to every district."""
-    if action in READ_ACTIONS or scope.is_global or (scope.area_prefix and len(scope.area_prefix) <= CITY_PREFIX_MAX_LEN):
+    city_level = bool(scope.area_prefix) and len(scope.area_prefix) <= CITY_PREFIX_MAX_LEN
+    if action in READ_ACTIONS or scope.is_global or city_level:
         return Q()
     return None

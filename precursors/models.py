@@ -13,9 +13,21 @@ from core.models import AuditedModel, BaseModel
 from core.models.base import RestrictedQuerySet
 from utilities.validators import validate_uscc
 
-from .choices import (AlertOutcome, AlertSeverity, AlertStatus, AuthorizationStatus, AuthorizationType,
-                      CaptureChannel, EquipmentType, FilingKind, FindingKind, InspectionStatus, RiskGrade, SiteKind,
-                      SurveyKind)
+from .choices import (
+    AlertOutcome,
+    AlertSeverity,
+    AlertStatus,
+    AuthorizationStatus,
+    AuthorizationType,
+    CaptureChannel,
+    EquipmentType,
+    FilingKind,
+    FindingKind,
+    InspectionStatus,
+    RiskGrade,
+    SiteKind,
+    SurveyKind,
+)
 
 __all__ = ("Substance", "RuleParameter", "ProductMapping", "Party", "Site", "Authorization", "Filing", "Equipment",
            "EquipmentTransfer", "CaptureBatch", "Event", "EventEPC", "EventRetraction", "Alert", "Inspection",

@@ -14,7 +14,6 @@ from core.permissions import ensure_in_scope, has_perm
 from .choices import AlertOutcome, AlertStatus, InspectionStatus
 from .models import Alert, Inspection, Party, StockCheck
 
-
 # --- alerts -----------------------------------------------------------------------------------------------------
 
 def update_alert(alert: Alert, user, *, status: str, outcome: str = "", assignee=None, note: str = "") -> Alert:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 
-from .algorithms.transactions import ProductAttribute
 from .algorithms.trace import LineageIndex, back_trace, forward_trace, trace_event_from
+from .algorithms.transactions import ProductAttribute
 from .models import Event, EventRetraction
 from .registry import Registry, product_catalog
 

@@ -4,12 +4,11 @@ Art.20 boundaries, the 15-day clock, suspension, transfers, break-glass, member-
 import datetime as dt
 
 import pytest
-
-from core.context import acting_as
 from django.utils import timezone
 
-from conftest import login_client, make_org, make_user, token_client
 from casework import models, services
+from conftest import login_client, make_org, make_user, token_client
+from core.context import acting_as
 from core.models import AccessLog
 from utilities.identifiers import make_id_number
 
@@ -349,9 +348,9 @@ def test_ledger_and_test_result_imports(orgs):
 
     from openpyxl import Workbook
 
+    from casework.imports import PERSONS, TESTS
     from core import imports as pipeline
     from core.models import ImportBatch
-    from casework.imports import PERSONS, TESTS
 
     office = make_user("gusu_office", "district_office", "320508")
     new_id = make_id_number("320508", dt.date(1985, 6, 1), 7)
@@ -763,8 +762,8 @@ def test_drug_types_on_the_register_form_and_in_the_ledger(client, orgs):
 
     from openpyxl import Workbook
 
-    from core import imports as pipeline
     from casework.imports import PERSONS
+    from core import imports as pipeline
 
     office = make_user("gusu_office7", "district_office", "320508")
     login_client(client, office)
@@ -860,3 +859,33 @@ def test_the_next_risk_review_is_a_planned_task_kept_by_regeneration(person, wor
     reviews = models.PlannedEvent.objects.filter(person=person, kind="assessment").order_by("due_on")
     assert [(r.status, r.due_on) for r in reviews] == [("done", first.next_review_on),
                                                        ("scheduled", second.next_review_on)]
+
+
+def test_correcting_a_contact_date_rematches_the_plan_and_is_audited(client, person, worker):
+    from core.models import ChangeLog
+
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    first_slot = measure.planned_events.filter(kind="checkin").order_by("due_on").first()
+    wrong = first_slot.due_on + dt.timedelta(days=400)          # typed a year off: fills nothing
+    contact = services.record_contact(person, kind="checkin", occurred_on=wrong, measure=measure)
+    first_slot.refresh_from_db()
+    assert first_slot.status != "done"
+    login_client(client, worker)
+    page = client.get(f"/casework/persons/{person.pk}/")
+    assert f"/casework/records/contact/{contact.pk}/correct/" in page.content.decode()
+    url = f"/casework/records/contact/{contact.pk}/correct/"
+    assert client.post(url, {"kind": "checkin", "occurred_on": first_slot.due_on.isoformat(),
+                             "outcome": "met"}).status_code == 400       # no reason
+    r = client.post(url, {"kind": "checkin", "occurred_on": first_slot.due_on.isoformat(), "outcome": "met",
+                          "reason": "日期录入错误"})
+    assert r.status_code == 302
+    first_slot.refresh_from_db()
+    assert (first_slot.status, first_slot.done_on) == ("done", first_slot.due_on)
+    log = ChangeLog.objects.filter(object_type="casework.contactevent", object_id=str(contact.pk),
+                                   action="update").latest("seq")
+    assert "日期录入错误" in log.message and log.before["occurred_on"] == wrong.isoformat()
+    # a member unit or another district cannot correct it
+    other = make_user("fix_hq", "social_worker", "320505001")
+    login_client(client, other)
+    assert client.post(url, {"kind": "checkin", "occurred_on": "2025-01-05", "outcome": "met",
+                             "reason": "x"}).status_code == 404

@@ -246,7 +246,7 @@ class Filing:
     submitted_at: datetime
     transaction_id: str | None = None      # the sale / export / loss it is about
     year: int | None = None                # annual report year
-    status: str = ""                       # PEN: sent / acknowledged / no_objection / objected; verification: passed / failed
+    status: str = ""    # PEN: sent / acknowledged / no_objection / objected; verification: passed / failed
 
 
 @dataclass(slots=True)
