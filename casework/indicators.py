@@ -116,8 +116,14 @@ class Facts:
 
 
 
-def compute(user, period: Period, *, area_prefix: str = "") -> dict:
-    """{"rows": [{"district", "figures": {code: Figure}}], "total": {code: Figure}}, in the user's scope."""
+AREA_WIDTH = {"district": 6, "street": 9}   # GB/T 2260 district; 统计用区划代码 street (乡镇/街道)
+
+
+def compute(user, period: Period, *, area_prefix: str = "", level: str = "district") -> dict:
+    """{"rows": [{"district", "figures": {code: Figure}}], "total": {code: Figure}}, in the user's scope. A row is
+    a district, or with ``level="street"`` a street (the ``district`` key then holds the street's code); the
+    total sums the rows' numerators and denominators."""
+    width = AREA_WIDTH[level]
     persons = models.Person.objects.restrict(user, "view")
     if area_prefix:
         persons = persons.filter(owner_area_code__startswith=area_prefix)
@@ -148,11 +154,11 @@ def compute(user, period: Period, *, area_prefix: str = "") -> dict:
         unit = EXTRA_UNITS.get(code) or kpi.KPIS[code][3]
         mapping = person_of.get(unit)
         if unit == "person":
-            district_of = lambda ident: (facts.person_area.get(ident) or "")[:6]  # noqa: E731
+            district_of = lambda ident: (facts.person_area.get(ident) or "")[:width]  # noqa: E731
         elif unit == "incident":
-            district_of = lambda ident: facts.incident_area.get(ident, "")[:6]  # noqa: E731
+            district_of = lambda ident: facts.incident_area.get(ident, "")[:width]  # noqa: E731
         else:
-            district_of = lambda ident, m=mapping: (facts.person_area.get(m.get(ident)) or "")[:6]  # noqa: E731
+            district_of = lambda ident, m=mapping: (facts.person_area.get(m.get(ident)) or "")[:width]  # noqa: E731
         split = defaultdict(lambda: (set(), set()))
         for ident in denominator:
             split[district_of(ident)][1].add(ident)

@@ -465,7 +465,9 @@ def indicators(request):
 
     _require(request, models.Person)
     period, label = ind.parse_period(request.GET.get("period", ""))
-    result = ind.compute(request.user, period)
+    level = "street" if request.GET.get("level") == "street" else "district"
+    area = request.GET.get("area", "").strip()
+    result = ind.compute(request.user, period, level=level, area_prefix=area if area.isdigit() else "")
     codes = [*kpi.KPIS, *ind.EXTRA]
     from geo.models import Division
 
@@ -480,7 +482,7 @@ def indicators(request):
             if figure is None or not figure.denominator:
                 out.append(None)
                 continue
-            base = f"{drill}?kpi={code}&period={label}&district={district}"
+            base = f"{drill}?kpi={code}&period={label}&district={district}&level={level}&area={area}"
             out.append({"num": len(figure.numerator), "den": len(figure.denominator),
                         "rate": round(100 * figure.rate, 1), "num_url": base + "&part=numerator",
                         "den_url": base + "&part=denominator"})
@@ -489,7 +491,7 @@ def indicators(request):
     rows = [{"name": names.get(r["district"], r["district"] or "—"), "cells": cells(r["figures"], r["district"])}
             for r in result["rows"]]
     return render(request, "casework/indicators.html", {
-        "period_label": label, "codes": [(c, kpi.KPIS[c][0] if c in kpi.KPIS else ind.EXTRA[c]) for c in codes],
+        "period_label": label, "level": level, "area": area, "codes": [(c, kpi.KPIS[c][0] if c in kpi.KPIS else ind.EXTRA[c]) for c in codes],
         "rows": rows,
         "total": cells(result["total"])})
 
@@ -506,7 +508,9 @@ def indicator_drill(request):
         raise PermissionDenied
     period, label = ind.parse_period(request.GET.get("period", ""))
     part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
-    result = ind.compute(request.user, period)
+    level = "street" if request.GET.get("level") == "street" else "district"
+    area = request.GET.get("area", "").strip()
+    result = ind.compute(request.user, period, level=level, area_prefix=area if area.isdigit() else "")
     ids = ind.drill_persons(result, code, part, request.GET.get("district", ""))
     persons = models.Person.objects.restrict(request.user, "view").filter(pk__in=ids)
     log_access(AccessLog.Event.SEARCH, object_type="casework.indicator",

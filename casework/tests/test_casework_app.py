@@ -414,6 +414,36 @@ def test_indicators_on_a_hand_computed_fixture(client, orgs):
     assert drill.status_code == 200 and len(drill.context["table"].rows) == 3
 
 
+def test_indicators_by_street_sum_to_the_district(client, orgs):
+    """Street rows (9-digit codes): 平江 2 reported on time of 2, 沧浪 0 of 1; their sums are the district's."""
+    office = make_user("gusu_office2", "district_office", "320508")
+    served = dt.date(2025, 12, 20)
+    for i, street in enumerate(["320508001", "320508001", "320508002"]):
+        person = services.register_person(office, name=f"街{i}", id_number=make_id_number(
+            "320508", dt.date(1991, 1, 1), 300 + i), household_area_code=street, residence_area_code=street)
+        measure = services.open_measure(person, "community_treatment", execution_area_code=street,
+                                        served_on=served)
+        if street == "320508001":
+            services.record_report(measure, served + dt.timedelta(days=3))
+    from casework import indicators as ind
+
+    period, _label = ind.parse_period("2026-01")
+    streets = ind.compute(office, period, level="street")
+    k01 = {r["district"]: (len(r["figures"]["K01"].numerator), len(r["figures"]["K01"].denominator))
+           for r in streets["rows"]}
+    assert k01 == {"320508001": (2, 2), "320508002": (0, 1)}
+    district = ind.compute(office, period)
+    assert (len(district["total"]["K01"].numerator), len(district["total"]["K01"].denominator)) == (2, 3)
+    assert ind.drill_persons(streets, "K01", "denominator", "320508002") == \
+        list(models.Person.objects.filter(residence_area_code="320508002").values_list("pk", flat=True))
+    login_client(client, office)
+    page = client.get("/casework/indicators/?period=2026-01&level=street")
+    assert page.status_code == 200 and "level=street" in page.content.decode()
+    drill = client.get("/casework/indicators/drill/?kpi=K01&period=2026-01&part=denominator&district=320508002"
+                       "&level=street")
+    assert len(drill.context["table"].rows) == 1
+
+
 def test_three_years_abstinent_leaves_dynamic_control(client, orgs):
     police = make_user("cop", "police", "320508")
     person = services.register_person(police, name="钱九", id_number=make_id_number("320508", dt.date(1980, 2, 2), 9),
