@@ -300,8 +300,12 @@ def my_tasks(request):
     due = list(planned.filter(status="scheduled", due_on__lte=today + dt.timedelta(days=7)).order_by("due_on")[:200])
     police = models.PoliceReportTask.objects.restrict(request.user, "view").filter(
         reported_on__isnull=True).select_related("person")
+    # transfers into the user's area wait for its decision (the sending side only watches them)
     transfers = models.Transfer.objects.restrict(request.user, "approve").filter(status="pending").select_related(
         "person")
+    incoming = request.user.scope_for("approve")
+    if not incoming.is_global:
+        transfers = transfers.filter(to_area_code__startswith=incoming.area_prefix or "-")
     # referrals are decided, and their outcome recorded, by the organisation they are addressed to
     addressed = models.Referral.objects.restrict(request.user, "view").filter(
         provider_org_id=request.user.org_id).select_related("person", "provider_org") \

@@ -67,8 +67,10 @@ BUILTIN_ROLES = [
     {
         "code": "social_worker", "name": "禁毒专干/社工", "description": "Street narcotics worker / social worker",
         "scope_kind": "area",
+        # the receiving street accepts or refuses a transfer (异地执行) into its area
         "permissions": [*_REFERENCE_READ, *_pillar_perms("view,add,change,export,import",
-                                                         ("casework", "education", "indicators"))],
+                                                         ("casework", "education", "indicators")),
+                        "casework.transfer:approve"],
         "sections": ALL_SECTIONS,
     },
     {

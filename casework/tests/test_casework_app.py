@@ -196,6 +196,27 @@ def test_only_the_receiving_side_decides(orgs):
         services.decide_transfer(gusu, transfer, accept=True)
 
 
+def test_the_receiving_street_worker_decides_on_my_tasks(client, orgs):
+    gusu = make_user("gusu_office", "district_office", "320508")
+    person = services.register_person(gusu, name="赵六", id_number=ID_A, household_area_code="320508001",
+                                      residence_area_code="320508001")
+    transfer = services.request_transfer(gusu, person, "320505001", "搬家到狮山")
+    sender = make_user("pj_worker", "social_worker", "320508001")
+    receiver = make_user("ss_worker", "social_worker", "320505001")
+    login_client(client, sender)
+    assert transfer not in client.get("/casework/tasks/").context["transfers"]   # the sender only watches
+    assert client.post(f"/casework/transfers/{transfer.pk}/decide/", {"accept": "1"}).status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.status == "pending"
+    login_client(client, receiver)
+    assert list(client.get("/casework/tasks/").context["transfers"]) == [transfer]
+    client.post(f"/casework/transfers/{transfer.pk}/decide/", {"accept": "1"})
+    transfer.refresh_from_db()
+    person.refresh_from_db()
+    assert transfer.status == "accepted" and transfer.decided_by == receiver
+    assert person.owner_area_code == "320505001"
+
+
 # --- break-glass ------------------------------------------------------------------------------------------
 
 def test_other_district_needs_break_glass(person, orgs):
