@@ -204,12 +204,14 @@ def test_the_receiving_street_worker_decides_on_my_tasks(client, orgs):
     sender = make_user("pj_worker", "social_worker", "320508001")
     receiver = make_user("ss_worker", "social_worker", "320505001")
     login_client(client, sender)
-    assert transfer not in client.get("/casework/tasks/").context["transfers"]   # the sender only watches
+    page = client.get("/casework/")
+    assert page.status_code == 200, (page.status_code, page.get("Location"))
+    assert transfer not in page.context["transfers"]   # the sender only watches
     assert client.post(f"/casework/transfers/{transfer.pk}/decide/", {"accept": "1"}).status_code == 302
     transfer.refresh_from_db()
     assert transfer.status == "pending"
     login_client(client, receiver)
-    assert list(client.get("/casework/tasks/").context["transfers"]) == [transfer]
+    assert list(client.get("/casework/").context["transfers"]) == [transfer]
     client.post(f"/casework/transfers/{transfer.pk}/decide/", {"accept": "1"})
     transfer.refresh_from_db()
     person.refresh_from_db()
