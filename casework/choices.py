@@ -137,3 +137,21 @@ class Severity(models.TextChoices):
 # ledgers write them; stored in Person.drug_types
 DRUG_TYPES = ["海洛因", "甲基苯丙胺", "氯胺酮", "大麻", "可卡因", "吗啡", "MDMA(摇头丸)", "甲卡西酮", "麻古",
               "新精神活性物质", "其他"]
+
+
+class DocumentKind(models.TextChoices):
+    AGREEMENT = "agreement", _("Signed agreement (社区戒毒/康复协议)")
+    CONSENT = "consent", _("Consent (知情同意书)")
+    CARE_PLAN = "care_plan", _("Care plan (帮扶计划)")
+    DECISION = "decision", _("Decision (决定书)")
+    OTHER = "other", _("Other document")
+
+
+class CarePlanStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+
+
+TEAM_ROLES = [("worker", _("Full-time worker (专职人员)")), ("police", _("Community police (社区民警)")),
+              ("medical", _("Medical staff (医务人员)")), ("family", _("Family member (家属)")),
+              ("volunteer", _("Volunteer (志愿者)"))]

@@ -194,3 +194,25 @@ def correction_form(model, *args, **kwargs):
     form = forms.modelform_factory(model, form=_CorrectionBase, fields=fields, widgets=widgets)(*args, **kwargs)
     form.correctable = fields
     return form
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=choices.DocumentKind.choices)
+    title = forms.CharField(label=_("title"), max_length=200)
+    signed_on = forms.DateField(label=_("signed or issued on"), widget=DATE)
+    file = forms.FileField(label=_("scan (PDF, PNG or JPEG, up to 10 MB)"))
+    note = forms.CharField(label=_("note"), max_length=300, required=False)
+
+
+class CarePlanForm(forms.Form):
+    needs = forms.MultipleChoiceField(label=_("needs"), choices=choices.AssistanceKind.choices,
+                                      widget=forms.CheckboxSelectMultiple)
+    goals = forms.CharField(label=_("goals"), widget=forms.Textarea(attrs={"rows": 3}))
+    actions = forms.CharField(label=_("actions"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    review_on = forms.DateField(label=_("review on"), widget=DATE)
+
+
+class TeamMemberForm(forms.Form):
+    role = forms.ChoiceField(label=_("role"), choices=choices.TEAM_ROLES)
+    name = forms.CharField(label=_("name"), max_length=60, required=False)
+    phone = forms.CharField(label=_("phone"), max_length=30, required=False)

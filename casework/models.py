@@ -207,14 +207,63 @@ class WorkTeamMember(PersonScoped, AuditedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     name = models.CharField(_("name"), max_length=60, blank=True)
-    role = models.CharField(_("role"), max_length=30, choices=[
-        ("worker", _("Full-time worker (专职人员)")), ("police", _("Community police (社区民警)")),
-        ("medical", _("Medical staff (医务人员)")), ("family", _("Family member (家属)")),
-        ("volunteer", _("Volunteer (志愿者)"))])
+    role = models.CharField(_("role"), max_length=30, choices=choices.TEAM_ROLES)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
 
     class Meta:
         verbose_name = _("work-team member")
         verbose_name_plural = _("work team")
+
+    def __str__(self):
+        return f"{self.get_role_display()} {self.user or self.name}"
+
+
+class CaseDocument(PersonScoped, AuditedModel):
+    """A signed or issued document kept with the file: the measure's agreement (协议), consent (知情同意书), care
+    plan, decision. The file is stored under MEDIA_ROOT with its SM3 hash; every download is logged."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="documents")
+    measure = models.ForeignKey(Measure, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=20, choices=choices.DocumentKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    signed_on = models.DateField(_("signed or issued on"))
+    file = models.FileField(_("file"), upload_to="casework/%Y/%m/")
+    sm3 = models.CharField(_("SM3 of the file"), max_length=64, editable=False)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0, editable=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-signed_on"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.title}"
+
+
+class CarePlan(PersonScoped, AuditedModel):
+    """帮扶计划: the needs found with the person, the goals and the actions agreed, reviewed on a date; referrals
+    carry the actions out."""
+
+    section = "assistance"
+    member_units_see = True
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="care_plans")
+    drawn_on = models.DateField(_("drawn up on"))
+    needs = models.JSONField(_("needs"), default=list)
+    goals = models.TextField(_("goals"))
+    actions = models.TextField(_("actions"), blank=True)
+    review_on = models.DateField(_("review on"))
+    status = models.CharField(_("status"), max_length=10, choices=choices.CarePlanStatus.choices,
+                              default=choices.CarePlanStatus.ACTIVE)
+
+    class Meta:
+        ordering = ["-drawn_on"]
+        verbose_name = _("care plan")
+        verbose_name_plural = _("care plans")
+
+    def __str__(self):
+        return f"{self.drawn_on} {self.goals[:30]}"
 
 
 class SchedulePolicy(AuditedModel):

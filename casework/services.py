@@ -17,6 +17,7 @@ from core.fields import blind_index_for
 from core.models import AccessLog
 from utilities.identifiers import InvalidIdentifier, parse_id_number
 
+from . import choices as choices_mod
 from . import models
 from .choices import (
     COMMUNITY_KINDS,
@@ -777,3 +778,73 @@ def end_measure(measure, *, outcome: str, on: dt.date, reason: str = "", source:
         .update(status="skipped")
     change_status(measure.person, status, on, source, reason=reason or outcome)
     return measure
+
+
+# --- documents, care plans, the work team ----------------------------------------------------------------------
+
+DOCUMENT_TYPES = {b"%PDF": ".pdf", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+@transaction.atomic
+def attach_document(person, *, kind: str, title: str, signed_on: dt.date, file, measure=None, note: str = ""):
+    """Keep a signed document with the file (PDF, PNG or JPEG, ≤ 10 MB), with its SM3 hash. A signed agreement
+    also records the measure's agreement date when it has none."""
+    from django.core.files.base import ContentFile
+
+    from utilities.crypto import sm3_hex
+
+    content = file.read()
+    if not content:
+        raise ValidationError({"file": [_("The file is empty.")]})
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise ValidationError({"file": [_("The file is larger than 10 MB.")]})
+    suffix = next((ext for magic, ext in DOCUMENT_TYPES.items() if content.startswith(magic)), None)
+    if suffix is None:
+        raise ValidationError({"file": [_("Only PDF, PNG or JPEG scans are kept.")]})
+    if measure is not None and measure.person_id != person.pk:
+        raise ValidationError({"measure": [_("This measure belongs to someone else.")]})
+    digest = sm3_hex(content)
+    doc = models.CaseDocument(person=person, measure=measure, kind=kind, title=title.strip(), signed_on=signed_on,
+                              sm3=digest, size=len(content), note=note)
+    doc.file.save(f"{digest[:16]}{suffix}", ContentFile(content), save=False)
+    doc.full_clean(exclude=["person", "measure", "file"])
+    doc.save(audit_message="document attached")
+    if kind == "agreement" and measure is not None and measure.agreement_signed_on is None:
+        measure.agreement_signed_on = signed_on
+        measure.save(audit_message="agreement signed (document attached)")
+    return doc
+
+
+@transaction.atomic
+def draw_care_plan(person, *, needs, goals: str, actions: str = "", review_on: dt.date,
+                   drawn_on: dt.date | None = None):
+    """帮扶计划: needs (assistance kinds), goals and actions; an earlier active plan is closed by the new one."""
+    drawn_on = drawn_on or timezone.localdate()
+    unknown = sorted(set(needs) - set(choices_mod.AssistanceKind.values))
+    if unknown:
+        raise ValidationError({"needs": [_("Unknown need: %(codes)s") % {"codes": ", ".join(unknown)}]})
+    if not (goals or "").strip():
+        raise ValidationError({"goals": [_("Write the goals of the plan.")]})
+    if review_on <= drawn_on:
+        raise ValidationError({"review_on": [_("The review comes after the plan is drawn up.")]})
+    for old in person.care_plans.filter(status="active"):
+        old.status = "closed"
+        old.save(audit_message="replaced by a new plan")
+    plan = models.CarePlan(person=person, drawn_on=drawn_on, needs=list(needs), goals=goals.strip(),
+                           actions=(actions or "").strip(), review_on=review_on)
+    plan.save(audit_message="care plan drawn up")
+    return plan
+
+
+@transaction.atomic
+def add_team_member(measure, *, role: str, user=None, name: str = "", phone: str = ""):
+    """工作小组: a member of the measure's work team (a platform user, or a family member / volunteer by name)."""
+    if user is None and not (name or "").strip():
+        raise ValidationError({"name": [_("Name the member or choose a user.")]})
+    if measure.team.filter(role=role, user=user, name=(name or "").strip()).exists():
+        raise ValidationError({"name": [_("Already in the work team.")]})
+    member = models.WorkTeamMember(measure=measure, role=role, user=user, name=(name or "").strip(), phone=phone)
+    member.full_clean(exclude=["measure", "user"])
+    member.save(audit_message="work-team member added")
+    return member

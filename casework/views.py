@@ -162,6 +162,10 @@ def person_detail(request, pk):
         "sees_tests": user.sees_section("tests"), "sees_risk": user.sees_section("risk"),
         "sees_assistance": user.sees_section("assistance"), "sees_police_notes": user.sees_section("police_notes"),
         "children": person.children.all() if user.sees_section("assistance") else [],
+        "documents": models.CaseDocument.objects.restrict(user, "view").filter(person=person),
+        "care_plan": models.CarePlan.objects.restrict(user, "view").filter(person=person, status="active").first(),
+        "team": models.WorkTeamMember.objects.restrict(user, "view").filter(measure=measure).select_related("user")
+        if measure else [],
         "planned": measure.planned_events.filter(status__in=["scheduled", "overdue"])[:8] if measure else [],
         "open_tasks": person.police_tasks.filter(reported_on__isnull=True),
         "pending_transfer": person.transfers.filter(status="pending").first(),
@@ -173,7 +177,8 @@ EVENT_FORMS = {"test": forms.TestForm, "contact": forms.ContactForm, "absence": 
                "referral": forms.ReferralForm, "transfer": forms.TransferForm, "report": forms.ReportForm,
                "measure": forms.MeasureForm, "assessment": forms.AssessmentForm, "child": forms.ChildForm,
                "status": forms.StatusForm, "police_note": forms.PoliceNoteForm, "end": forms.EndMeasureForm,
-               "isolation": forms.IsolationDecisionForm}
+               "isolation": forms.IsolationDecisionForm, "document": forms.DocumentForm,
+               "care_plan": forms.CarePlanForm, "team": forms.TeamMemberForm}
 
 
 @login_required
@@ -185,11 +190,11 @@ def add_event(request, pk, kind):
     person = get_object_or_404(models.Person.objects.restrict(request.user, "change"), pk=pk)
     if kind == "test" and not request.user.sees_section("tests"):
         raise PermissionDenied
-    if kind in ("child", "referral") and not request.user.sees_section("assistance"):
+    if kind in ("child", "referral", "care_plan") and not request.user.sees_section("assistance"):
         raise PermissionDenied
     if kind == "police_note" and not request.user.sees_section("police_notes"):
         raise PermissionDenied
-    form = EVENT_FORMS[kind](request.POST or None)
+    form = EVENT_FORMS[kind](request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         measure = services.current_measure(person)
@@ -209,6 +214,14 @@ def add_event(request, pk, kind):
                     services.record_absence(measure, **data)
                 elif kind == "referral":
                     services.refer(person, **data)
+                elif kind == "document":
+                    services.attach_document(person, measure=measure, **data)
+                elif kind == "care_plan":
+                    services.draw_care_plan(person, **data)
+                elif kind == "team":
+                    if measure is None:
+                        raise ValidationError({"role": [_("There is no open measure to staff.")]})
+                    services.add_team_member(measure, **data)
                 elif kind == "child":
                     child = services.record_child(person, **data)
                     if data["guardianship"] == "none":
@@ -551,3 +564,25 @@ def review_break_glass(request, pk):
         log_access(AccessLog.Event.APPROVE, grant.person, detail={"break_glass_reviewed": grant.pk})
         messages.success(request, _("Marked as reviewed."))
     return redirect("casework:breakglass_list")
+
+
+@login_required
+def download_document(request, pk):
+    """A kept document, to those who see the person's file; each download is logged."""
+    from django.http import FileResponse
+
+    doc = get_object_or_404(models.CaseDocument.objects.restrict(request.user, "view"), pk=pk)
+    log_access(AccessLog.Event.EXPORT, doc.person, reason="document", detail={"document": doc.pk,
+                                                                             "kind": doc.kind})
+    return FileResponse(doc.file.open("rb"), as_attachment=True,
+                        filename=f"{doc.get_kind_display()}-{doc.signed_on}{doc.file.name[-4:]}")
+
+
+@login_required
+def remove_team_member(request, pk):
+    member = get_object_or_404(models.WorkTeamMember.objects.restrict(request.user, "change"), pk=pk)
+    person_pk = member.measure.person_id
+    if request.method == "POST":
+        member.delete(audit_message="work-team member removed")
+        messages.success(request, _("Removed from the work team."))
+    return redirect("casework:person_detail", pk=person_pk)

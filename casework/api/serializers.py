@@ -5,7 +5,7 @@ from core.api.serializers import BaseModelSerializer
 from core.unmask import MaskedField
 from geo.validators import validate_division_code
 
-from .. import models
+from .. import choices, models
 
 
 class PersonSerializer(BaseModelSerializer):
@@ -220,3 +220,41 @@ class SchedulePolicySerializer(BaseModelSerializer):
         if attrs.get("period_months", 1) == 0:
             raise serializers.ValidationError({"period_months": "must be at least 1"})
         return attrs
+
+
+class CaseDocumentSerializer(BaseModelSerializer):
+    file = serializers.FileField(write_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = models.CaseDocument
+        fields = ["id", "person", "measure", "kind", "title", "signed_on", "note", "sm3", "size", "file", "download"]
+        read_only_fields = ["sm3", "size"]
+
+    def get_download(self, obj) -> str:
+        from django.urls import reverse
+
+        return reverse("casework:document_download", args=[obj.pk])
+
+
+class CarePlanSerializer(BaseModelSerializer):
+    needs = serializers.ListField(child=serializers.ChoiceField(choices=choices.AssistanceKind.choices),
+                                  allow_empty=False)
+
+    class Meta:
+        model = models.CarePlan
+        fields = ["id", "person", "drawn_on", "needs", "goals", "actions", "review_on", "status"]
+        read_only_fields = ["status"]
+        extra_kwargs = {"drawn_on": {"required": False}}
+
+
+class WorkTeamMemberSerializer(BaseModelSerializer):
+    class Meta:
+        model = models.WorkTeamMember
+        fields = ["id", "measure", "role", "user", "name", "phone"]
+
+
+class CorrectionSerializer(serializers.Serializer):
+    """``reason`` plus the fields to correct (only those listed for the kind of record)."""
+
+    reason = serializers.CharField(max_length=200)

@@ -17,5 +17,8 @@ router.register("children", views.ChildViewSet)
 router.register("status-changes", views.StatusChangeViewSet)
 router.register("incidents", views.IncidentViewSet)
 router.register("schedule-policies", views.SchedulePolicyViewSet)
+router.register("documents", views.CaseDocumentViewSet)
+router.register("care-plans", views.CarePlanViewSet)
+router.register("team", views.WorkTeamMemberViewSet)
 app_name = "casework-api"
 urlpatterns = router.urls

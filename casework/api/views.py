@@ -167,7 +167,28 @@ class _PersonEventViewSet(_ServiceActionMixin, BaseModelViewSet):
             raise _api_errors(exc) from exc
 
 
-class DrugTestViewSet(_PersonEventViewSet):
+class _CorrectableMixin:
+    """``POST …/{id}/correct/`` with ``reason`` and the corrected fields (services.correct_event)."""
+
+    @extend_schema(request=serializers.CorrectionSerializer)
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        event = get_object_or_404(self.queryset.model.objects.restrict(request.user, "change"), pk=pk)
+        body = serializers.CorrectionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        allowed = services.CORRECTABLE_FIELDS[event._meta.model_name]
+        partial = self.get_serializer(event, data={k: v for k, v in request.data.items() if k in allowed},
+                                      partial=True)
+        partial.is_valid(raise_exception=True)
+        changes = {k: v for k, v in partial.validated_data.items() if k in allowed}
+        try:
+            event = services.correct_event(request.user, event, reason=body.validated_data["reason"], **changes)
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(self.get_serializer(event).data)
+
+
+class DrugTestViewSet(_CorrectableMixin, _PersonEventViewSet):
     queryset = models.DrugTest.objects.all()
     serializer_class = serializers.DrugTestSerializer
     filterset_fields = ["person", "measure", "result", "sample"]
@@ -181,7 +202,7 @@ class DrugTestViewSet(_PersonEventViewSet):
                                     lab_reference=v.get("lab_reference", ""))
 
 
-class ContactEventViewSet(_PersonEventViewSet):
+class ContactEventViewSet(_CorrectableMixin, _PersonEventViewSet):
     queryset = models.ContactEvent.objects.all()
     serializer_class = serializers.ContactEventSerializer
     filterset_fields = ["person", "measure", "kind", "outcome"]
@@ -192,7 +213,7 @@ class ContactEventViewSet(_PersonEventViewSet):
                                        location=v.get("location", ""), measure=v.get("measure"))
 
 
-class AbsenceViewSet(_PersonEventViewSet):
+class AbsenceViewSet(_CorrectableMixin, _PersonEventViewSet):
     queryset = models.Absence.objects.all()
     serializer_class = serializers.AbsenceSerializer
     filterset_fields = ["measure"]
@@ -333,3 +354,40 @@ class SchedulePolicyViewSet(BaseModelViewSet):
     queryset = models.SchedulePolicy.objects.all()
     serializer_class = serializers.SchedulePolicySerializer
     filterset_fields = ["measure_kind", "risk_level"]
+
+
+class CaseDocumentViewSet(_PersonEventViewSet):
+    """Signed documents kept with the file (agreement, consent, care plan, decision): multipart POST with
+    ``file`` (PDF, PNG or JPEG ≤ 10 MB); ``download`` is the logged download URL."""
+
+    queryset = models.CaseDocument.objects.all()
+    serializer_class = serializers.CaseDocumentSerializer
+    filterset_fields = ["person", "measure", "kind"]
+
+    def create_through_service(self, v):
+        return services.attach_document(v["person"], kind=v["kind"], title=v["title"], signed_on=v["signed_on"],
+                                        file=v["file"], measure=v.get("measure"), note=v.get("note", ""))
+
+
+class CarePlanViewSet(_PersonEventViewSet):
+    """帮扶计划: needs, goals, actions and the review date; a new plan closes the active one."""
+
+    queryset = models.CarePlan.objects.all()
+    serializer_class = serializers.CarePlanSerializer
+    filterset_fields = ["person", "status"]
+
+    def create_through_service(self, v):
+        return services.draw_care_plan(v["person"], needs=v["needs"], goals=v["goals"], actions=v.get("actions", ""),
+                                       review_on=v["review_on"], drawn_on=v.get("drawn_on"))
+
+
+class WorkTeamMemberViewSet(_PersonEventViewSet):
+    """The work team (工作小组) of a measure."""
+
+    queryset = models.WorkTeamMember.objects.all()
+    serializer_class = serializers.WorkTeamMemberSerializer
+    filterset_fields = ["measure", "role"]
+
+    def create_through_service(self, v):
+        return services.add_team_member(v["measure"], role=v["role"], user=v.get("user"), name=v.get("name", ""),
+                                        phone=v.get("phone", ""))

@@ -942,3 +942,74 @@ def test_correcting_a_contact_date_rematches_the_plan_and_is_audited(client, per
     login_client(client, other)
     assert client.post(url, {"kind": "checkin", "occurred_on": "2025-01-05", "outcome": "met",
                              "reason": "x"}).status_code == 404
+
+
+def test_documents_care_plan_and_work_team_on_the_person_file(client, person, worker, orgs, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.models import AccessLog
+
+    settings.MEDIA_ROOT = tmp_path
+    measure = services.open_measure(person, "community_treatment", execution_area_code="320508001",
+                                    served_on=dt.date(2026, 1, 5))
+    login_client(client, worker)
+    pdf = SimpleUploadedFile("协议.pdf", b"%PDF-1.4 signed agreement", content_type="application/pdf")
+    r = client.post(f"/casework/persons/{person.pk}/add/document/", {
+        "kind": "agreement", "title": "社区戒毒协议", "signed_on": "2026-01-08", "file": pdf})
+    assert r.status_code == 302, r.content[:500]
+    doc = models.CaseDocument.objects.get()
+    measure.refresh_from_db()
+    assert doc.measure == measure and measure.agreement_signed_on == dt.date(2026, 1, 8) and len(doc.sm3) == 64
+    fake = SimpleUploadedFile("x.pdf", b"MZ not a pdf", content_type="application/pdf")
+    r = client.post(f"/casework/persons/{person.pk}/add/document/", {
+        "kind": "consent", "title": "同意书", "signed_on": "2026-01-08", "file": fake})
+    assert models.CaseDocument.objects.count() == 1
+    assert "file" in r.context["form"].errors
+    download = client.get(f"/casework/documents/{doc.pk}/download/")
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
+    assert AccessLog.objects.filter(event="export", object_id=str(person.pk)).exists()
+    # care plan: a new plan closes the old one
+    for goals in ("稳定就业", "稳定就业并戒断"):
+        assert client.post(f"/casework/persons/{person.pk}/add/care_plan/", {
+            "needs": ["job", "psychological"], "goals": goals, "review_on": "2026-12-01"}).status_code == 302
+    assert list(person.care_plans.values_list("status", flat=True).order_by("pk")) == ["closed", "active"]
+    # work team
+    assert client.post(f"/casework/persons/{person.pk}/add/team/", {"role": "family", "name": "张母",
+                                                                    "phone": "13800000000"}).status_code == 302
+    member = measure.team.get()
+    page = client.get(f"/casework/persons/{person.pk}/").content.decode()
+    assert "张母" in page and "社区戒毒协议" in page and "稳定就业并戒断" in page
+    client.post(f"/casework/team/{member.pk}/remove/")
+    assert not measure.team.exists()
+    # a member unit sees neither the documents nor the team
+    member_unit = make_user("mz_doc", "member_unit", "320508", org=orgs["gusu_office"])
+    assert not models.CaseDocument.objects.restrict(member_unit, "view").exists()
+
+
+def test_corrections_care_plans_and_documents_through_the_api(person, worker, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    api = token_client(worker)
+    contact = services.record_contact(person, kind="checkin", occurred_on=dt.date(2025, 2, 1), measure=measure)
+    assert api.post(f"/api/casework/contacts/{contact.pk}/correct/", {"occurred_on": "2025-02-02"},
+                    format="json").status_code == 400                      # no reason
+    r = api.post(f"/api/casework/contacts/{contact.pk}/correct/", {"occurred_on": "2025-02-02",
+                                                                    "reason": "补录更正"}, format="json")
+    assert r.status_code == 200 and r.json()["occurred_on"] == "2025-02-02"
+    plan = api.post("/api/casework/care-plans/", {"person": person.pk, "needs": ["job"], "goals": "就业",
+                                                  "review_on": "2030-01-01"}, format="json")
+    assert plan.status_code == 201, plan.json()
+    bad = api.post("/api/casework/care-plans/", {"person": person.pk, "needs": ["nonsense"], "goals": "x",
+                                                 "review_on": "2030-01-01"}, format="json")
+    assert bad.status_code == 400 and "needs" in bad.json()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    doc = api.post("/api/casework/documents/", {"person": person.pk, "measure": measure.pk, "kind": "consent",
+                                                "title": "知情同意书", "signed_on": "2025-01-05",
+                                                "file": SimpleUploadedFile("c.png", b"\x89PNG\r\n\x1a\nxx")},
+                   format="multipart")
+    assert doc.status_code == 201, doc.json()
+    assert doc.json()["sm3"] and doc.json()["download"].endswith("/download/")
+    team = api.post("/api/casework/team/", {"measure": measure.pk, "role": "volunteer", "name": "志愿者李"},
+                    format="json")
+    assert team.status_code == 201, team.json()
