@@ -44,6 +44,33 @@ class MeasureForm(forms.Form):
     decided_on = forms.DateField(label=_("decided on"), required=False, widget=DATE)
     served_on = forms.DateField(label=_("order served on"), required=False, widget=DATE)
     ordered_years = forms.IntegerField(label=_("ordered years"), min_value=1, max_value=3, initial=3)
+    medical_grounds = forms.CharField(label=_("medical grounds (病残收治)"), required=False,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+    review_every_months = forms.IntegerField(label=_("review every (months, 病残收治)"), required=False, min_value=1,
+                                             max_value=24)
+
+
+class FacilityForm(forms.Form):
+    facility = forms.ModelChoiceField(label=_("facility"), queryset=None)
+    authority = forms.ChoiceField(label=_("run by"), choices=[("police", _("Police (公安)")),
+                                                              ("justice", _("Justice (司法行政)"))])
+    on = forms.DateField(label=_("from"), widget=DATE)
+    reason = forms.CharField(label=_("reason (needed after six months)"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        from orgs.models import Organization
+
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Organization.objects.filter(is_active=True, type="rehab_center").order_by(
+            "area_code", "name")
+
+
+class EscapeForm(forms.Form):
+    escaped_on = forms.DateField(label=_("escaped on"), widget=DATE)
+
+
+class ReturnForm(forms.Form):
+    returned_on = forms.DateField(label=_("returned on"), widget=DATE)
 
 
 class ReportForm(forms.Form):

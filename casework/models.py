@@ -166,6 +166,9 @@ class Measure(PersonScoped, AuditedModel):
     facility = models.ForeignKey("orgs.Organization", verbose_name=_("facility or clinic"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="+")
     legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+    # 病残收治: why the person cannot be held or treated in custody, and how often that is reviewed
+    medical_grounds = EncryptedTextField(_("medical grounds"), blank=True)
+    review_every_months = models.PositiveSmallIntegerField(_("review every (months)"), null=True, blank=True)
 
     class Meta:
         ordering = ["-start_on", "-created"]
@@ -184,6 +187,39 @@ class Measure(PersonScoped, AuditedModel):
         from .rules.states import STATE_LABELS
 
         return STATE_LABELS.get(self.state, self.state)
+
+
+class FacilityStay(PersonScoped, AuditedModel):
+    """Where a 强戒 person is held: a police facility first, a 司法 (justice) facility after 3–6 months
+    (条例 Art.27; police custody ≤ 12 months where the province lacks capacity)."""
+
+    person_path = "measure__person__"
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="stays")
+    facility = models.ForeignKey("orgs.Organization", verbose_name=_("facility"), on_delete=models.PROTECT,
+                                 related_name="+")
+    authority = models.CharField(_("run by"), max_length=10, choices=[("police", _("Police (公安)")),
+                                                                      ("justice", _("Justice (司法行政)"))])
+    from_on = models.DateField(_("from"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["from_on"]
+        verbose_name = _("facility stay")
+        verbose_name_plural = _("facility stays")
+
+
+class Escape(PersonScoped, AuditedModel):
+    """A 强戒 person at large: the time does not count and early release is barred (条例 Art.32)."""
+
+    person_path = "measure__person__"
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="escapes")
+    escaped_on = models.DateField(_("escaped on"))
+    returned_on = models.DateField(_("returned on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["escaped_on"]
+        verbose_name = _("escape")
+        verbose_name_plural = _("escapes")
 
 
 class Suspension(PersonScoped, AuditedModel):

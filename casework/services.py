@@ -119,15 +119,25 @@ def _clock():
 
 @transaction.atomic
 def open_measure(person, kind: str, *, execution_area_code: str, decided_on=None, served_on=None, decision_no="",
-                 deciding_org=None, ordered_years: int = 3, facility=None, legal_basis: str = "") -> models.Measure:
+                 deciding_org=None, ordered_years: int = 3, facility=None, legal_basis: str = "",
+                 medical_grounds: str = "", review_every_months: int | None = None) -> models.Measure:
+    """Open a measure with its legal clock. 病残收治 (medical_custody) needs the medical grounds and a review
+    interval: reviews are planned every N months (research §1.11)."""
     clock = _clock()
+    if kind == MeasureKind.MEDICAL_CUSTODY:
+        if not (medical_grounds or "").strip():
+            raise ValidationError({"medical_grounds": [_("Record why the person cannot be held or treated in "
+                                                         "custody.")]})
+        if not review_every_months:
+            raise ValidationError({"review_every_months": [_("Set how often the grounds are reviewed.")]})
     if kind in COMMUNITY_KINDS and models.Measure.objects.filter(person=person, kind=kind).exclude(
             state__in=["completed", "refused", "converted", "terminated"]).exists():
         raise ValidationError({"kind": [_("This person already has an open measure of this kind.")]})
     measure = models.Measure(person=person, kind=kind, execution_area_code=execution_area_code,
                              decided_on=decided_on, served_on=served_on, decision_no=decision_no,
                              deciding_org=deciding_org, ordered_years=min(ordered_years, 3), facility=facility,
-                             legal_basis=legal_basis)
+                             legal_basis=legal_basis, medical_grounds=(medical_grounds or "").strip(),
+                             review_every_months=review_every_months)
     if kind in COMMUNITY_KINDS:
         measure.state = "ordered"
         if served_on is None:
@@ -152,7 +162,23 @@ def open_measure(person, kind: str, *, execution_area_code: str, decided_on=None
               MeasureKind.MAINTENANCE: PersonStatus.MAINTENANCE}.get(kind)
     if status:
         change_status(person, status, measure.start_on or served_on, "police", decision_no, "measure opened")
+    if kind == MeasureKind.MEDICAL_CUSTODY:
+        _plan_medical_reviews(measure)
     return measure
+
+
+MEDICAL_REVIEW_HORIZON_MONTHS = 36   # an open-ended 病残收治 is reviewed over the next three years, then re-planned
+
+
+def _plan_medical_reviews(measure):
+    from .rules.dates import add_months
+
+    end = measure.planned_end_on or add_months(measure.start_on, MEDICAL_REVIEW_HORIZON_MONTHS)
+    step, n = measure.review_every_months, 1
+    while (due := add_months(measure.start_on, step * n)) < end:
+        models.PlannedEvent.objects.create(person=measure.person, measure=measure, kind=PlannedKind.ASSESSMENT,
+                                           due_on=due, grace_days=14)
+        n += 1
 
 
 @transaction.atomic
@@ -215,14 +241,100 @@ def _years(measure):
     return measure.ordered_years if measure.kind in ("community_rehab", "temporary_control", "aftercare") else None
 
 
+def _escapes(measure):
+    return [(e.escaped_on, e.returned_on) for e in measure.escapes.all()]
+
+
 def recompute_end(measure):
     if measure.start_on:
+        isolation = measure.kind == "compulsory_isolation"
         measure.planned_end_on = _clock().planned_end(measure.kind, measure.start_on, years=_years(measure),
-                                                      suspensions=_suspensions(measure),
+                                                      suspensions=() if isolation else _suspensions(measure),
                                                       extension_days=measure.extension_days,
-                                                      early_release_on=measure.early_release_on)
+                                                      early_release_on=measure.early_release_on,
+                                                      escape_periods=_escapes(measure) if isolation else ())
         measure.save(audit_message="clock recomputed")
     return measure
+
+
+# --- 强戒: facilities and escapes ------------------------------------------------------------------------------
+
+def _isolation_only(measure, field):
+    if measure.kind != "compulsory_isolation":
+        raise ValidationError({field: [_("Only compulsory isolation has facilities and escapes.")]})
+
+
+@transaction.atomic
+def move_facility(measure, *, facility, authority: str, on: dt.date, reason: str = ""):
+    """Admission to, or a move between, 强戒 facilities. The move from the police to a 司法 facility comes
+    3–6 months after the decision (条例 Art.27): earlier is refused; later needs a reason (e.g. no capacity,
+    police custody is allowed up to 12 months)."""
+    _isolation_only(measure, "facility")
+    if measure.start_on and on < measure.start_on:
+        raise ValidationError({"on": [_("Before the decision.")]})
+    if authority == "justice" and measure.start_on:
+        earliest, latest, limit = _clock().justice_transfer_window(measure.start_on)
+        if on < earliest:
+            raise ValidationError({"on": [_("The move to a justice facility comes after three months (from "
+                                            "%(date)s).") % {"date": earliest}]})
+        if on > latest and not reason.strip():
+            raise ValidationError({"reason": [_("Later than six months: say why (e.g. no capacity; police custody "
+                                                "ends by %(date)s).") % {"date": limit}]})
+    stay = models.FacilityStay(measure=measure, facility=facility, authority=authority, from_on=on,
+                               reason=reason.strip())
+    stay.save(audit_message="facility stay")
+    measure.facility = facility
+    measure.save(audit_message="facility changed")
+    return stay
+
+
+def justice_moves_due(measures, today: dt.date | None = None) -> list[dict]:
+    """Open 强戒 measures still in a police facility whose move to a 司法 facility is due (≥ 3 months) or late
+    (> 6 months), for the office's task list."""
+    today = today or timezone.localdate()
+    out = []
+    for m in measures.filter(kind="compulsory_isolation", start_on__isnull=False).exclude(
+            state__in=["completed", "refused", "converted", "terminated", "released"]).prefetch_related("stays"):
+        if any(s.authority == "justice" for s in m.stays.all()):
+            continue
+        earliest, latest, limit = _clock().justice_transfer_window(m.start_on)
+        if today >= earliest:
+            out.append({"measure": m, "person": m.person, "earliest": earliest, "latest": latest, "limit": limit,
+                        "late": today > latest})
+    return out
+
+
+@transaction.atomic
+def record_escape(measure, *, escaped_on: dt.date):
+    """逃跑: the time at large does not count and early release is barred (条例 Art.32); the person is 失控
+    until returned. The planned end is unknown while the escape is open."""
+    _isolation_only(measure, "escaped_on")
+    if measure.escapes.filter(returned_on__isnull=True).exists():
+        raise ValidationError({"escaped_on": [_("An escape is already open.")]})
+    if measure.start_on and escaped_on < measure.start_on:
+        raise ValidationError({"escaped_on": [_("Before the decision.")]})
+    escape = models.Escape(measure=measure, escaped_on=escaped_on)
+    escape.save(audit_message="escape")
+    if measure.early_release_on:
+        measure.early_release_on = None     # barred after an escape
+    recompute_end(measure)
+    change_status(measure.person, PersonStatus.LOST_CONTACT, escaped_on, "justice", reason=_("escaped from 强戒"))
+    return escape
+
+
+@transaction.atomic
+def record_return(measure, *, returned_on: dt.date):
+    escape = measure.escapes.filter(returned_on__isnull=True).first()
+    if escape is None:
+        raise ValidationError({"returned_on": [_("No open escape.")]})
+    if returned_on < escape.escaped_on:
+        raise ValidationError({"returned_on": [_("Before the escape.")]})
+    escape.returned_on = returned_on
+    escape.save(audit_message="returned")
+    recompute_end(measure)
+    change_status(measure.person, PersonStatus.COMPULSORY_ISOLATION, returned_on, "justice",
+                  reason=_("returned to 强戒"))
+    return escape
 
 
 # --- events and the rules they trigger ---------------------------------------------------------------
@@ -747,7 +859,7 @@ def decide_isolation(measure, *, extension_days: int = 0, early_release_on: dt.d
         raise ValidationError({"kind": [_("Only compulsory isolation is extended or released early.")]})
     try:
         end = _clock().planned_end(measure.kind, measure.start_on, extension_days=extension_days,
-                                   early_release_on=early_release_on)
+                                   early_release_on=early_release_on, escape_periods=_escapes(measure))
     except ValueError as exc:
         field = "early_release_on" if early_release_on else "extension_days"
         raise ValidationError({field: [str(exc)]}) from exc

@@ -178,7 +178,8 @@ EVENT_FORMS = {"test": forms.TestForm, "contact": forms.ContactForm, "absence": 
                "measure": forms.MeasureForm, "assessment": forms.AssessmentForm, "child": forms.ChildForm,
                "status": forms.StatusForm, "police_note": forms.PoliceNoteForm, "end": forms.EndMeasureForm,
                "isolation": forms.IsolationDecisionForm, "document": forms.DocumentForm,
-               "care_plan": forms.CarePlanForm, "team": forms.TeamMemberForm}
+               "care_plan": forms.CarePlanForm, "team": forms.TeamMemberForm, "facility": forms.FacilityForm,
+               "escape": forms.EscapeForm, "return": forms.ReturnForm}
 
 
 @login_required
@@ -255,7 +256,21 @@ def add_event(request, pk, kind):
                     services.open_measure(person, data["kind"], execution_area_code=data["execution_area_code"],
                                           decided_on=data.get("decided_on"), served_on=data.get("served_on"),
                                           decision_no=data.get("decision_no", ""),
-                                          ordered_years=data.get("ordered_years") or 3)
+                                          ordered_years=data.get("ordered_years") or 3,
+                                          medical_grounds=data.get("medical_grounds", ""),
+                                          review_every_months=data.get("review_every_months"))
+                elif kind == "facility":
+                    if measure is None:
+                        raise ValidationError({"facility": [_("There is no open measure.")]})
+                    services.move_facility(measure, **data)
+                elif kind == "escape":
+                    if measure is None:
+                        raise ValidationError({"escaped_on": [_("There is no open measure.")]})
+                    services.record_escape(measure, **data)
+                elif kind == "return":
+                    if measure is None:
+                        raise ValidationError({"returned_on": [_("There is no open measure.")]})
+                    services.record_return(measure, **data)
                 elif kind == "assessment":
                     from .risk_service import assess
 
@@ -333,10 +348,14 @@ def my_tasks(request):
         from .risk_service import pending_manual_levels
 
         pending_levels = pending_manual_levels(request.user)[:50]
+    moves_due = []
+    if request.user.has_resource_perm("casework.measure", "approve"):
+        moves_due = services.justice_moves_due(models.Measure.objects.restrict(request.user, "view"), today)[:50]
     candidates = []
     if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
     return render(request, "casework/my_tasks.html", {"overdue": overdue, "overdue_count": overdue_count, "due": due,
+                                                      "moves_due": moves_due,
                                                       "today": today,
                                                       "police": police[:100], "transfers": transfers[:50],
                                                       "referrals": referrals[:50],

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from core.api.serializers import BaseModelSerializer
 from core.unmask import MaskedField
 from geo.validators import validate_division_code
+from orgs.models import Organization
 
 from .. import choices, models
 
@@ -47,12 +48,15 @@ class BreakGlassSerializer(serializers.Serializer):
 
 
 class MeasureSerializer(BaseModelSerializer):
+    medical_grounds = serializers.CharField(write_only=True, required=False, allow_blank=True,
+                                            help_text="病残收治: why the person cannot be held in custody")
+
     class Meta:
         model = models.Measure
         fields = ["id", "url", "person", "kind", "state", "decision_no", "deciding_org", "decided_on", "served_on",
                   "report_due_on", "reported_on", "agreement_signed_on", "start_on", "ordered_years",
                   "extension_days", "early_release_on", "planned_end_on", "ended_on", "execution_area_code",
-                  "facility", "legal_basis"]
+                  "facility", "legal_basis", "medical_grounds", "review_every_months"]
         read_only_fields = ["state", "report_due_on", "reported_on", "agreement_signed_on", "start_on",
                             "planned_end_on", "ended_on"]
 
@@ -258,3 +262,18 @@ class CorrectionSerializer(serializers.Serializer):
     """``reason`` plus the fields to correct (only those listed for the kind of record)."""
 
     reason = serializers.CharField(max_length=200)
+
+
+class FacilityMoveSerializer(serializers.Serializer):
+    facility = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.filter(type="rehab_center"))
+    authority = serializers.ChoiceField(choices=["police", "justice"])
+    on = serializers.DateField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class EscapeSerializer(serializers.Serializer):
+    escaped_on = serializers.DateField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    returned_on = serializers.DateField()

@@ -113,7 +113,9 @@ class MeasureViewSet(_ServiceActionMixin, BaseModelViewSet):
                     person, v["kind"], execution_area_code=v["execution_area_code"], decided_on=v.get("decided_on"),
                     served_on=v.get("served_on"), decision_no=v.get("decision_no", ""),
                     deciding_org=v.get("deciding_org"), ordered_years=v.get("ordered_years", 3),
-                    facility=v.get("facility"), legal_basis=v.get("legal_basis", ""))
+                    facility=v.get("facility"), legal_basis=v.get("legal_basis", ""),
+                    medical_grounds=v.get("medical_grounds", ""),
+                    review_every_months=v.get("review_every_months"))
                 ensure_in_scope(serializer.instance, self.request.user, "add")
         except ValidationError as exc:
             raise _api_errors(exc) from exc
@@ -143,6 +145,25 @@ class MeasureViewSet(_ServiceActionMixin, BaseModelViewSet):
         return self._act(request, serializers.IsolationDecisionSerializer,
                          lambda m, v: services.decide_isolation(m, extension_days=v.get("extension_days") or 0,
                                                                 early_release_on=v.get("early_release_on")))
+
+    @extend_schema(request=serializers.FacilityMoveSerializer)
+    @action(detail=True, methods=["post"])
+    def facility(self, request, pk=None):
+        """强戒: admission to or a move between facilities (the 司法 move 3–6 months after the decision)."""
+        return self._act(request, serializers.FacilityMoveSerializer,
+                         lambda m, v: services.move_facility(m, **v))
+
+    @extend_schema(request=serializers.EscapeSerializer)
+    @action(detail=True, methods=["post"])
+    def escape(self, request, pk=None):
+        return self._act(request, serializers.EscapeSerializer,
+                         lambda m, v: services.record_escape(m, **v))
+
+    @extend_schema(request=serializers.ReturnSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def returned(self, request, pk=None):
+        return self._act(request, serializers.ReturnSerializer,
+                         lambda m, v: services.record_return(m, **v))
 
     @extend_schema(request=serializers.SuspendSerializer)
     @action(detail=True, methods=["post"])

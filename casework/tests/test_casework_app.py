@@ -4,6 +4,7 @@ Art.20 boundaries, the 15-day clock, suspension, transfers, break-glass, member-
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from casework import models, services
@@ -1013,3 +1014,75 @@ def test_corrections_care_plans_and_documents_through_the_api(person, worker, se
     team = api.post("/api/casework/team/", {"measure": measure.pk, "role": "volunteer", "name": "志愿者李"},
                     format="json")
     assert team.status_code == 201, team.json()
+
+
+def test_isolation_facility_move_window_and_escape_arithmetic(client, person, orgs):
+    police_site = make_org("苏州市强制隔离戒毒所", "320500", "rehab_center")
+    justice_site = make_org("江苏省苏州强制隔离戒毒所(司法)", "320500", "rehab_center")
+    decided = dt.date(2025, 1, 10)
+    measure = services.open_measure(person, "compulsory_isolation", execution_area_code="320508001",
+                                    decided_on=decided)
+    assert measure.planned_end_on == dt.date(2027, 1, 10)
+    services.move_facility(measure, facility=police_site, authority="police", on=decided)
+    with pytest.raises(ValidationError) as exc:           # before three months
+        services.move_facility(measure, facility=justice_site, authority="justice", on=dt.date(2025, 4, 9))
+    assert "on" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:           # after six months without a reason
+        services.move_facility(measure, facility=justice_site, authority="justice", on=dt.date(2025, 7, 11))
+    assert "reason" in exc.value.message_dict
+    due = services.justice_moves_due(models.Measure.objects.all(), today=dt.date(2025, 7, 11))
+    assert [d["late"] for d in due] == [True]
+    services.move_facility(measure, facility=justice_site, authority="justice", on=dt.date(2025, 7, 11),
+                           reason="司法所床位不足")
+    assert services.justice_moves_due(models.Measure.objects.all(), today=dt.date(2025, 8, 1)) == []
+    measure.refresh_from_db()
+    assert measure.facility == justice_site
+    # an escape of 10 days: the end is unknown while open, then moves by 10 days; early release is barred
+    services.record_escape(measure, escaped_on=dt.date(2025, 9, 1))
+    measure.refresh_from_db()
+    person.refresh_from_db()
+    assert measure.planned_end_on is None and person.status == "lost_contact"
+    services.record_return(measure, returned_on=dt.date(2025, 9, 11))
+    measure.refresh_from_db()
+    person.refresh_from_db()
+    assert measure.planned_end_on == dt.date(2027, 1, 20) and person.status == "compulsory_isolation"
+    with pytest.raises(ValidationError):
+        services.decide_isolation(measure, early_release_on=dt.date(2026, 3, 1))
+
+
+def test_medical_custody_needs_grounds_and_plans_reviews(person):
+    with pytest.raises(ValidationError) as exc:
+        services.open_measure(person, "medical_custody", execution_area_code="320508001",
+                              decided_on=dt.date(2026, 1, 1))
+    assert "medical_grounds" in exc.value.message_dict
+    measure = services.open_measure(person, "medical_custody", execution_area_code="320508001",
+                                    decided_on=dt.date(2026, 1, 1), medical_grounds="尿毒症，需定期透析",
+                                    review_every_months=6)
+    reviews = list(measure.planned_events.filter(kind="assessment").values_list("due_on", flat=True))
+    assert reviews[:2] == [dt.date(2026, 7, 1), dt.date(2027, 1, 1)] and len(reviews) == 5
+    assert models.Measure.objects.get(pk=measure.pk).medical_grounds == "尿毒症，需定期透析"
+
+
+def test_isolation_moves_and_escapes_through_the_api(person, orgs):
+    office = make_user("iso_office", "district_office", "320508", org=orgs["gusu_office"])
+    site = make_org("司法强戒所", "320500", "rehab_center")
+    api = token_client(office)
+    created = api.post("/api/casework/measures/", {"person": person.pk, "kind": "compulsory_isolation",
+                                                   "execution_area_code": "320508001", "decided_on": "2025-01-10"},
+                       format="json")
+    assert created.status_code == 201, created.json()
+    mid = created.json()["id"]
+    early = api.post(f"/api/casework/measures/{mid}/facility/", {"facility": site.pk, "authority": "justice",
+                                                                 "on": "2025-02-01"}, format="json")
+    assert early.status_code == 400 and "on" in early.json()
+    ok = api.post(f"/api/casework/measures/{mid}/facility/", {"facility": site.pk, "authority": "justice",
+                                                              "on": "2025-05-01"}, format="json")
+    assert ok.status_code == 200 and ok.json()["facility"] == site.pk
+    assert api.post(f"/api/casework/measures/{mid}/escape/", {"escaped_on": "2025-06-01"},
+                    format="json").json()["planned_end_on"] is None
+    back = api.post(f"/api/casework/measures/{mid}/return/", {"returned_on": "2025-06-04"}, format="json")
+    assert back.json()["planned_end_on"] == "2027-01-13"
+    medical = api.post("/api/casework/measures/", {"person": person.pk, "kind": "medical_custody",
+                                                   "execution_area_code": "320508001", "decided_on": "2025-03-01"},
+                       format="json")
+    assert medical.status_code == 400 and "medical_grounds" in medical.json()
