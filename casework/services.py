@@ -288,6 +288,23 @@ def move_facility(measure, *, facility, authority: str, on: dt.date, reason: str
     return stay
 
 
+def aftercare_due(measures, today: dt.date | None = None) -> list[dict]:
+    """Persons released from 强戒 in the last K10 window with no aftercare (后续照管) or 社区康复 opened since: the
+    office hands them over (K10 counts those taken into aftercare within the window)."""
+    from .rules.kpi import AFTERCARE_WITHIN_DAYS
+
+    today = today or timezone.localdate()
+    since = today - dt.timedelta(days=AFTERCARE_WITHIN_DAYS)
+    out = []
+    for m in measures.filter(kind="compulsory_isolation", state="released", ended_on__gte=since,
+                             ended_on__lte=today).select_related("person"):
+        followed = m.person.measures.filter(kind__in=["aftercare", "community_rehab"], start_on__gte=m.ended_on)
+        if not followed.exists():
+            out.append({"measure": m, "person": m.person, "released_on": m.ended_on,
+                        "by": m.ended_on + dt.timedelta(days=AFTERCARE_WITHIN_DAYS)})
+    return out
+
+
 def justice_moves_due(measures, today: dt.date | None = None) -> list[dict]:
     """Open 强戒 measures still in a police facility whose move to a 司法 facility is due (≥ 3 months) or late
     (> 6 months), for the office's task list."""

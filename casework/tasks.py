@@ -33,3 +33,12 @@ def nightly_job(record):
 def casework_nightly():
     with acting_as(username="system:casework_nightly", channel="job"):
         return nightly()
+
+
+@db_periodic_task(crontab(hour="7", minute="30"))
+def casework_reminders():
+    """Morning e-mail to each casework user with something waiting (counts only, no personal data)."""
+    from .reminders import send_reminders
+
+    with acting_as(username="system:reminders", channel="job"):
+        return send_reminders()

@@ -348,14 +348,16 @@ def my_tasks(request):
         from .risk_service import pending_manual_levels
 
         pending_levels = pending_manual_levels(request.user)[:50]
-    moves_due = []
+    moves_due, aftercare = [], []
     if request.user.has_resource_perm("casework.measure", "approve"):
-        moves_due = services.justice_moves_due(models.Measure.objects.restrict(request.user, "view"), today)[:50]
+        visible_measures = models.Measure.objects.restrict(request.user, "view")
+        moves_due = services.justice_moves_due(visible_measures, today)[:50]
+        aftercare = services.aftercare_due(visible_measures, today)[:50]
     candidates = []
     if request.user.has_resource_perm("casework.person", "confirm"):
         candidates = services.abstinence_candidates(models.Person.objects.restrict(request.user, "change"))[:50]
     return render(request, "casework/my_tasks.html", {"overdue": overdue, "overdue_count": overdue_count, "due": due,
-                                                      "moves_due": moves_due,
+                                                      "moves_due": moves_due, "aftercare": aftercare,
                                                       "today": today,
                                                       "police": police[:100], "transfers": transfers[:50],
                                                       "referrals": referrals[:50],

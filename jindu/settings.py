@@ -251,6 +251,21 @@ LOGGING = {
 JINDU_DEMO_PASSWORD = os.environ.get("JINDU_DEMO_PASSWORD", "Jindu@2026demo")
 JINDU_CITY_CODE = os.environ.get("JINDU_CITY_CODE", "320500")
 JINDU_BREAK_GLASS_HOURS = env_int("JINDU_BREAK_GLASS_HOURS", 3)
+JINDU_BASE_URL = os.environ.get("JINDU_BASE_URL", "http://127.0.0.1:8000")
+
+# E-mail reminders: the intranet's SMTP relay when JINDU_EMAIL_HOST is set; otherwise each message is written as a
+# file under var/mail (the embedded default, so nothing leaves the machine and an operator can read them).
+if os.environ.get("JINDU_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["JINDU_EMAIL_HOST"]
+    EMAIL_PORT = env_int("JINDU_EMAIL_PORT", 25)
+    EMAIL_HOST_USER = os.environ.get("JINDU_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("JINDU_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("JINDU_EMAIL_TLS", False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = os.environ.get("JINDU_EMAIL_FROM", "jindu@localhost")
 
 if os.environ.get("JINDU_EXTRA_SETTINGS"):  # a deployment may point at one JSON file of overrides
     globals().update(json.loads(Path(os.environ["JINDU_EXTRA_SETTINGS"]).read_text()))

@@ -1086,3 +1086,37 @@ def test_isolation_moves_and_escapes_through_the_api(person, orgs):
                                                    "execution_area_code": "320508001", "decided_on": "2025-03-01"},
                        format="json")
     assert medical.status_code == 400 and "medical_grounds" in medical.json()
+
+
+def test_morning_reminder_mails_counts_without_personal_data(person, worker, settings):
+    from django.core import mail
+
+    from casework.reminders import send_reminders
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    community_measure(person, dt.date(2025, 1, 1))
+    services.mark_overdue(timezone.localdate())
+    with acting_as(username="test"):
+        worker.email = "worker@example.gov.cn"
+        worker.save()
+        idle = make_user("idle_worker", "social_worker", "320505001")   # another street: nothing waits
+        idle.email = "idle@example.gov.cn"
+        idle.save()
+    result = send_reminders()
+    assert result == {"sent": 1, "nothing_waiting": 1}
+    [message] = mail.outbox
+    assert message.to == ["worker@example.gov.cn"]
+    assert "/casework/" in message.body
+    assert person.name not in message.body and person.id_number not in message.body
+
+
+def test_released_from_isolation_waits_for_aftercare_on_the_office_tasks(client, person, orgs):
+    office = make_user("ac_office", "district_office", "320508", org=orgs["gusu_office"])
+    measure = services.open_measure(person, "compulsory_isolation", execution_area_code="320508001",
+                                    decided_on=timezone.localdate() - dt.timedelta(days=730))
+    services.end_measure(measure, outcome="released", on=timezone.localdate() - dt.timedelta(days=3))
+    login_client(client, office)
+    assert [a["person"] for a in client.get("/casework/").context["aftercare"]] == [person]
+    services.open_measure(person, "aftercare", execution_area_code="320508001",
+                          decided_on=timezone.localdate() - dt.timedelta(days=1))
+    assert client.get("/casework/").context["aftercare"] == []
