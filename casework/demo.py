@@ -72,6 +72,7 @@ def build(ctx):
                 ground_truth[person.pk] = injected
     ctx.ground_truth_casework = ground_truth
     _extras(random.Random(ctx.seed + 41), streets, member_units)
+    _case_management(random.Random(ctx.seed + 42))
     ctx.say(f"casework: {models.Person.objects.count()} persons, {models.Measure.objects.count()} measures, "
             f"{models.PoliceReportTask.objects.count()} police-report tasks, "
             f"{models.RiskAssessment.objects.count()} assessments, {models.Child.objects.count()} children, "
@@ -174,9 +175,10 @@ def _extras(rng, streets, member_units):
                 child = services.record_child(person, name=_name(rng), guardianship=guardianship,
                                               birth_date=TODAY - dt.timedelta(days=rng.randint(400, 17 * 365)),
                                               needs="事实无人抚养" if guardianship == "none" else "")
-                if child.guardianship == "none" and "civil_affairs" in member_units:
-                    services.refer(person, kind="dibao", need="子女事实无人抚养", provider_org=member_units["civil_affairs"],
-                                   consent=True, on=TODAY - dt.timedelta(days=rng.randint(1, 30)))
+                if child.guardianship == "none" and child.auto_referral is None and "civil_affairs" in member_units:
+                    services.refer(person, kind="child_care", need="子女事实无人抚养",
+                                   provider_org=member_units["civil_affairs"], consent=True,
+                                   on=TODAY - dt.timedelta(days=rng.randint(1, 30)))
             if rng.random() < 0.03:
                 incident = models.Incident(occurred_on=TODAY - dt.timedelta(days=rng.randint(1, 300)),
                                            kind=rng.choice(["self_harm", "harm_others", "drug_driving", "public_safety"]),
@@ -207,3 +209,54 @@ def _extras(rng, streets, member_units):
                 services.open_measure(measure.person, MeasureKind.AFTERCARE,
                                       execution_area_code=measure.person.residence_area_code,
                                       decided_on=min(TODAY, released + dt.timedelta(days=rng.randint(0, 20))))
+
+
+def _case_management(rng):
+    """The day-to-day file beyond the events, from a third random stream: member units accept most referrals and
+    complete some, workers draw care plans and staff work teams, and 强戒 persons move to a 司法 facility
+    (one escapes and returns)."""
+    from users.models import User
+
+    for referral in models.Referral.objects.filter(status="pending").select_related("provider_org"):
+        unit_user = User.objects.filter(org=referral.provider_org, is_active=True).first()
+        if unit_user is None or rng.random() < 0.3:
+            continue
+        decided = min(TODAY, referral.referred_on + dt.timedelta(days=rng.randint(1, 10)))
+        with transaction.atomic():
+            services.decide_referral(unit_user, referral, accept=True, on=decided)
+            if rng.random() < 0.5 and decided < TODAY:
+                services.complete_referral(unit_user, referral, outcome="已落实帮扶（演示）",
+                                           on=min(TODAY, decided + dt.timedelta(days=rng.randint(1, 30))))
+    for person in models.Person.objects.filter(referrals__isnull=False).distinct()[:200]:
+        if rng.random() < 0.5:
+            kinds = sorted(set(person.referrals.values_list("kind", flat=True)))
+            services.draw_care_plan(person, needs=kinds, goals="稳定生活，保持操守", actions="按转介落实帮扶",
+                                    review_on=TODAY + dt.timedelta(days=rng.randint(30, 180)),
+                                    drawn_on=TODAY - dt.timedelta(days=rng.randint(1, 60)))
+    for measure in models.Measure.objects.filter(kind__in=["community_treatment", "community_rehab"],
+                                                 state__in=["reported", "active"])[:300]:
+        with transaction.atomic():
+            services.add_team_member(measure, role="worker", name="专职人员" + _name(rng)[:1])
+            services.add_team_member(measure, role="police", name="社区民警" + _name(rng)[:1])
+            if rng.random() < 0.5:
+                services.add_team_member(measure, role="family", name="家属")
+    sites = []
+    for name in ("苏州市公安局强制隔离戒毒所", "江苏省苏州强制隔离戒毒所"):   # police, then justice (司法行政)
+        site = Organization.objects.filter(name=name, area_code="320500").first()
+        if site is None:
+            site = Organization(name=name, type="rehab_center", area_code="320500")
+            site.save(audit_message="demo facility")
+        sites.append(site)
+    police_site, justice_site = sites
+    escaped = False
+    for measure in models.Measure.objects.filter(kind="compulsory_isolation", state="admitted"):
+        with transaction.atomic():
+            services.move_facility(measure, facility=police_site, authority="police", on=measure.start_on)
+            earliest, latest, _limit = services._clock().justice_transfer_window(measure.start_on)
+            on = earliest + dt.timedelta(days=rng.randint(0, (latest - earliest).days))
+            if on <= TODAY:
+                services.move_facility(measure, facility=justice_site, authority="justice", on=on)
+            if not escaped and on + dt.timedelta(days=60) < TODAY:
+                services.record_escape(measure, escaped_on=on + dt.timedelta(days=30))
+                services.record_return(measure, returned_on=on + dt.timedelta(days=41))
+                escaped = True
