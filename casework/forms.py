@@ -76,14 +76,30 @@ class ReturnForm(forms.Form):
 class ReportForm(forms.Form):
     reported_on = forms.DateField(label=_("reported on"), widget=DATE)
     agreement_signed_on = forms.DateField(label=_("agreement signed on"), required=False, widget=DATE)
+    late_reason = forms.CharField(label=_("good reason, if reported after 15 days (正当理由)"), max_length=200,
+                                  required=False)
 
 
 class TestForm(forms.Form):
     sample = forms.ChoiceField(label=_("sample"), choices=choices.TestSample.choices)
     collected_on = forms.DateField(label=_("collected on"), widget=DATE)
     result = forms.ChoiceField(label=_("result"), choices=choices.TestResult.choices)
+    substances = forms.MultipleChoiceField(label=_("substances found"), required=False,
+                                           choices=[(d, d) for d in choices.DRUG_TYPES],
+                                           widget=forms.CheckboxSelectMultiple)
+    method = forms.ChoiceField(label=_("method"), choices=[("onsite", _("On site")), ("lab", _("Laboratory")),
+                                                           ("retest", _("Retest"))], initial="onsite")
+    hair_segment_cm = forms.FloatField(label=_("hair segment (cm)"), required=False, min_value=0.5, max_value=30)
     random = forms.BooleanField(label=_("random test"), required=False)
     legal_effect = forms.BooleanField(label=_("legally effective (police test)"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("hair_segment_cm") and cleaned.get("sample") != "hair":
+            self.add_error("hair_segment_cm", _("Only a hair sample has a segment length."))
+        if cleaned.get("substances") and cleaned.get("result") != "positive":
+            self.add_error("substances", _("Substances are recorded for a positive result."))
+        return cleaned
 
 
 class ContactForm(forms.Form):

@@ -155,6 +155,7 @@ class Measure(PersonScoped, AuditedModel):
     report_due_on = models.DateField(_("report due"), null=True, blank=True)
     reported_on = models.DateField(_("reported on"), null=True, blank=True)
     agreement_signed_on = models.DateField(_("agreement signed on"), null=True, blank=True)
+    late_report_reason = models.CharField(_("good reason for reporting late (正当理由)"), max_length=200, blank=True)
     start_on = models.DateField(_("start"), null=True, blank=True)
     ordered_years = models.PositiveSmallIntegerField(_("ordered years"), default=3)
     extension_days = models.PositiveIntegerField(_("extension (days)"), default=0)

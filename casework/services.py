@@ -182,11 +182,21 @@ def _plan_medical_reviews(measure):
 
 
 @transaction.atomic
-def record_report(measure, reported_on: dt.date, agreement_signed_on: dt.date | None = None):
-    """The person reports (报到): the 3-year term starts on the report date (条例 Art.14)."""
+def record_report(measure, reported_on: dt.date, agreement_signed_on: dt.date | None = None, late_reason: str = ""):
+    """The person reports (报到): the 3-year term starts on the report date (条例 Art.14). Reporting after the
+    15 days is a refusal unless there was a good reason (正当理由, e.g. in hospital): with the reason recorded
+    the late report is accepted (C14-R does not fire, and a measure already marked refused resumes; a police
+    task already raised stays for the office to close)."""
     clock = _clock()
     if measure.kind not in COMMUNITY_KINDS:
         raise ValidationError({"kind": [_("Only community measures have a report date.")]})
+    late = measure.report_due_on is not None and reported_on > measure.report_due_on
+    late_reason = (late_reason or "").strip()
+    if late and late_reason:
+        measure.late_report_reason = late_reason
+    elif measure.state == "refused":
+        raise ValidationError({"late_reason": [_("The report deadline has passed (refusal, 条例 Art.14): record "
+                                                 "the good reason if there was one.")]})
     moved = measure.transfers.filter(status=TransferStatus.ACCEPTED, reported_on__isnull=True).first()
     if moved is not None and measure.reported_on:
         # reporting at the new place after a transfer: the term runs on (条例 Art.22), nothing restarts
@@ -468,6 +478,7 @@ def evaluate_rules(measure, today: dt.date | None = None) -> list:
     triggers = violations.evaluate(kind=measure.kind, start_on=measure.start_on, served_on=measure.served_on,
                                    reported_on=measure.reported_on, tests=tests, absences=absences,
                                    contacts=contacts, today=today, lost_contact_n=lost_contact_misses(measure, today),
+                                   good_reason=bool(measure.late_report_reason),
                                    end_on=measure.planned_end_on, sla_days=POLICE_REPORT_SLA_DAYS,
                                    order_id=measure.pk)
     created = []

@@ -204,7 +204,9 @@ def add_event(request, pk, kind):
                 if kind == "test":
                     services.record_test(person, sample=data["sample"], collected_on=data["collected_on"],
                                          result=data["result"], random=data["random"],
-                                         legal_effect=data["legal_effect"], performed_by=request.user)
+                                         legal_effect=data["legal_effect"], performed_by=request.user,
+                                         substances=data.get("substances") or (), method=data["method"],
+                                         hair_segment_cm=data.get("hair_segment_cm"))
                 elif kind == "contact":
                     services.record_contact(person, kind=data["kind"], occurred_on=data["occurred_on"],
                                             outcome=data["outcome"], location=data["location"], notes=data["notes"],
@@ -249,9 +251,13 @@ def add_event(request, pk, kind):
                 elif kind == "transfer":
                     services.request_transfer(request.user, person, data["to_area_code"], data["reason"])
                 elif kind == "report":
+                    # a late report with a good reason revives a measure the rules marked refused
+                    measure = measure or person.measures.filter(kind__in=COMMUNITY_KINDS, state="refused").order_by(
+                        "-served_on").first()
                     if measure is None:
                         raise ValidationError({"reported_on": [_("There is no open measure.")]})
-                    services.record_report(measure, data["reported_on"], data.get("agreement_signed_on"))
+                    services.record_report(measure, data["reported_on"], data.get("agreement_signed_on"),
+                                           late_reason=data.get("late_reason", ""))
                 elif kind == "measure":
                     services.open_measure(person, data["kind"], execution_area_code=data["execution_area_code"],
                                           decided_on=data.get("decided_on"), served_on=data.get("served_on"),

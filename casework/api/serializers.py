@@ -64,6 +64,8 @@ class MeasureSerializer(BaseModelSerializer):
 class ReportSerializer(serializers.Serializer):
     reported_on = serializers.DateField()
     agreement_signed_on = serializers.DateField(required=False, allow_null=True)
+    late_reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                        help_text="good reason (正当理由) for reporting after 15 days")
 
 
 class SuspendSerializer(serializers.Serializer):

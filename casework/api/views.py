@@ -124,7 +124,8 @@ class MeasureViewSet(_ServiceActionMixin, BaseModelViewSet):
     @action(detail=True, methods=["post"])
     def report(self, request, pk=None):
         return self._act(request, serializers.ReportSerializer,
-                         lambda m, v: services.record_report(m, v["reported_on"], v.get("agreement_signed_on")))
+                         lambda m, v: services.record_report(m, v["reported_on"], v.get("agreement_signed_on"),
+                                                             late_reason=v.get("late_reason", "")))
 
     @extend_schema(request=serializers.ReportSerializer)
     @action(detail=True, methods=["post"])

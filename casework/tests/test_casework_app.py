@@ -1120,3 +1120,43 @@ def test_released_from_isolation_waits_for_aftercare_on_the_office_tasks(client,
     services.open_measure(person, "aftercare", execution_area_code="320508001",
                           decided_on=timezone.localdate() - dt.timedelta(days=1))
     assert client.get("/casework/").context["aftercare"] == []
+
+
+def test_a_late_report_with_a_good_reason_is_accepted(person):
+    served = dt.date(2025, 1, 1)                      # report due 2025-01-16
+    measure = services.open_measure(person, "community_treatment", execution_area_code="320508001",
+                                    served_on=served)
+    services.evaluate_rules(measure, today=dt.date(2025, 1, 20))
+    measure.refresh_from_db()
+    assert measure.state == "refused"
+    assert models.PoliceReportTask.objects.filter(measure=measure, rule_id="C14-R").count() == 1
+    with pytest.raises(ValidationError) as exc:
+        services.record_report(measure, dt.date(2025, 1, 25))
+    assert "late_reason" in exc.value.message_dict
+    services.record_report(measure, dt.date(2025, 1, 25), late_reason="住院治疗，有医院证明")
+    measure.refresh_from_db()
+    assert measure.state == "reported" and measure.start_on == dt.date(2025, 1, 25)
+    services.evaluate_rules(measure, today=dt.date(2025, 2, 1))
+    assert models.PoliceReportTask.objects.filter(measure=measure, rule_id="C14-R").count() == 1  # the old one stays
+    # reported late with the reason before the rules ran: no C14-R at all
+    other = services.register_person(None, name="李四", id_number=ID_A, household_area_code="320508001",
+                                     residence_area_code="320508001")
+    m2 = services.open_measure(other, "community_treatment", execution_area_code="320508001", served_on=served)
+    services.record_report(m2, dt.date(2025, 1, 18), late_reason="交通中断")
+    services.evaluate_rules(m2, today=dt.date(2025, 2, 1))
+    assert not models.PoliceReportTask.objects.filter(measure=m2, rule_id="C14-R").exists()
+
+
+def test_web_test_form_records_hair_segment_substances_and_method(client, person, worker):
+    community_measure(person, dt.date(2025, 1, 1))
+    login_client(client, worker)
+    url = f"/casework/persons/{person.pk}/add/test/"
+    bad = client.post(url, {"sample": "urine", "collected_on": "2025-06-01", "result": "negative",
+                            "hair_segment_cm": "3", "substances": ["海洛因"], "method": "onsite"})
+    assert bad.status_code == 200 and {"hair_segment_cm", "substances"} <= set(bad.context["form"].errors)
+    ok = client.post(url, {"sample": "hair", "collected_on": "2025-06-01", "result": "positive",
+                           "hair_segment_cm": "3", "substances": ["甲基苯丙胺"], "method": "lab"})
+    assert ok.status_code == 302
+    test = models.DrugTest.objects.get()
+    assert (test.hair_segment_cm, test.substances, test.method) == (3.0, ["甲基苯丙胺"], "lab")
+    assert test.window_start is not None                 # the hair window is set from the collection date
