@@ -10,7 +10,7 @@ class PrecursorsConfig(AppConfig):
     def ready(self):
         from jindu import navigation
 
-        from . import imports, jobs  # noqa: F401  (register the import spec and the jobs)
+        from . import demo, imports, jobs  # noqa: F401  (register the demo builder, the import spec, the jobs)
         from .catalogue_sync import sync_catalogue
 
         post_migrate.connect(sync_catalogue, sender=self)

@@ -60,7 +60,7 @@ def registry_facts(as_of: dt.datetime, reg: Registry | None = None) -> F.Facts:
     facts.stock_counts = [
         F.StockCount(f"SC{c.pk}", c.inspection.done_at, ident[c.inspection.party_id],
                      c.inspection.site.identifier if c.inspection.site_id else None, c.substance_id, c.counted_kg,
-                     c.book_kg, frozenset(c.counted_tags or ()), inspection_id=str(c.inspection_id))
+                     c.book_kg, frozenset(c.counted_tags or ()), book_tags=None, inspection_id=str(c.inspection_id))
         for c in StockCheck.objects.select_related("inspection", "inspection__site")
         if c.inspection.done_at is not None]
     transfers: dict[int, list] = {}

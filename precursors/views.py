@@ -53,7 +53,9 @@ def overview(request):
     return render(request, "precursors/overview.html", {
         "year": year, "n_parties": parties.count(), "n_events": models.Event.objects.restrict(user, "view").count(),
         "n_open_alerts": sum(by_rule.values()), "rules": rules, "chart": json.dumps(chart),
-        "coverage": coverage.as_dict(), "uninspected": _uninspected(coverage, parties)})
+        "coverage": coverage.as_dict(), "uninspected": _uninspected(coverage, parties),
+        "can_run": has_perm(user, "precursors.alert", "change"),
+        "can_plan": has_perm(user, "precursors.inspection", "add")})
 
 
 def _uninspected(report, parties):

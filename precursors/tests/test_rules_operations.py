@@ -554,3 +554,35 @@ def test_r30_buyer_without_history_and_unlisted_substances():
                      tx("T2", cst(2025, 5, 2), "S", "NEW", "W-01", 0.5))
     assert keys(both, "R30") == ["T1"]
     assert hits(r30_facts(tx("T1", cst(2025, 5, 1), "S", "NEW", "C3-02", 500.0)), "R30") == []
+
+
+def test_r26_grade_periods_before_registration_are_not_required():
+    """A medium-risk party (2 inspections a year) registered in July owes nothing for January–June."""
+    from precursors.algorithms.rules.facts import CST as _CST
+
+    as_of = datetime(2026, 12, 20, 12, tzinfo=_CST)
+    party = Party(id="P-NEW", name="新设公司", kinds=frozenset({"trader"}), area_code="320508", risk_grade="medium",
+                  registered_on=date(2026, 7, 20))
+    inspected = Inspection("I1", "P-NEW", datetime(2026, 9, 1, 10, tzinfo=_CST))
+    facts = Facts(as_of=as_of, parties={"P-NEW": party}, inspections=[inspected])
+    hits = [h for h in run(facts, ["R26"]) if "P-NEW" in h.key]
+    assert hits == []
+    old = Party(id="P-OLD", name="老公司", kinds=frozenset({"trader"}), area_code="320508", risk_grade="medium",
+                registered_on=date(2020, 1, 1))
+    facts = Facts(as_of=as_of, parties={"P-OLD": old}, inspections=[Inspection("I2", "P-OLD",
+                                                                                datetime(2026, 9, 1, 10,
+                                                                                         tzinfo=_CST))])
+    assert [h.key for h in run(facts, ["R26"])] == ["P-OLD|2026|1/2"]
+
+
+def test_r22_without_a_tag_book_compares_quantities_only():
+    from precursors.algorithms.rules.facts import CST as _CST
+    from precursors.algorithms.rules.facts import StockCount as _SC
+
+    def count(counted):
+        return _SC("SC1", datetime(2026, 5, 1, 10, tzinfo=_CST), "P1", None, "C3-02", counted, 100.0,
+                   counted_tags=frozenset({"urn:epc:id:sscc:1.1"}), book_tags=None)
+
+    assert run(Facts(as_of=datetime(2026, 6, 1, tzinfo=_CST), stock_counts=[count(100.0)]), ["R22"]) == []
+    assert [h.rule_id for h in run(Facts(as_of=datetime(2026, 6, 1, tzinfo=_CST), stock_counts=[count(90.0)]),
+                                   ["R22"])] == ["R22"]

@@ -216,7 +216,7 @@ class StockCount:
     counted_kg: float
     book_kg: float
     counted_tags: frozenset[str] = frozenset()
-    book_tags: frozenset[str] = frozenset()
+    book_tags: frozenset[str] | None = frozenset()   # None = the book holds no tag list (tags are not compared)
     event_ids: tuple[str, ...] = ()
     inspection_id: str | None = None
 

@@ -99,7 +99,10 @@ def r22_stock_count(facts: Facts) -> Iterator[Hit]:
         tol = max(abs_tol, rel * abs(sc.book_kg))
         diff = sc.counted_kg - sc.book_kg
         qty_bad = abs(diff) > tol + EPS
-        unexpected, missing = sorted(sc.counted_tags - sc.book_tags), sorted(sc.book_tags - sc.counted_tags)
+        if sc.book_tags is None:          # no tag-level book to compare with (e.g. counted by weight only)
+            unexpected, missing = [], []
+        else:
+            unexpected, missing = sorted(sc.counted_tags - sc.book_tags), sorted(sc.book_tags - sc.counted_tags)
         if not (qty_bad or unexpected or missing):
             continue
         parts = []
@@ -410,7 +413,10 @@ def _grade_shortfalls(facts: Facts, year: int, today: date, warn: timedelta) -> 
         if i.party_id in graded and i.time <= facts.as_of and _on_site(i, date(year, 1, 1), date(year, 12, 31)):
             visits[i.party_id].append(i)
     for pid, n in sorted(graded.items()):
+        registered = facts.parties[pid].registered_on
         for k, (p_start, p_end) in enumerate(_grade_periods(year, n), 1):
+            if registered is not None and registered > p_end:
+                continue                    # the party did not exist yet in this period
             if today < p_end - warn or any(p_start <= local_date(i.time) <= p_end for i in visits[pid]):
                 continue
             grade = facts.parties[pid].risk_grade
