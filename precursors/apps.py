@@ -26,6 +26,7 @@ class PrecursorsConfig(AppConfig):
             (_("Inspections"), "precursors:inspection_list", "precursors.inspection"),
             (_("Equipment (NMR…)"), "precursors:equipment_list", "precursors.equipment"),
             (_("Cultivation patrols"), "precursors:surveyarea_list", "precursors.surveyarea"),
+            (_("Patrol findings and tip-offs"), "precursors:patrolfinding_list", "precursors.patrolfinding"),
             (_("Filings"), "precursors:filing_list", "precursors.filing"),
             (_("Substance catalogue"), "precursors:substance_list", "precursors.substance"),
             (_("Rule parameters"), "precursors:ruleparameter_list", "precursors.ruleparameter"),

@@ -116,3 +116,12 @@ class RuleParameterFilterSet(BaseFilterSet):
         model = models.RuleParameter
         fields = ["name"]
 
+
+
+class PatrolFindingFilterSet(BaseFilterSet):
+    search_fields = ("note", "area__name")
+    area_prefix = AreaPrefixFilter(field_name="area_code", label=_("area code"))
+
+    class Meta:
+        model = models.PatrolFinding
+        fields = ["kind", "eradicated", "area"]

@@ -180,3 +180,19 @@ class EquipmentTransferForm(forms.Form):
                                       required=False)
     to_name = forms.CharField(label=_("new owner (when not registered)"), max_length=200, required=False)
     note = forms.CharField(label=_("note"), max_length=300, required=False)
+
+
+class PatrolFindingForm(forms.ModelForm):
+    class Meta:
+        model = models.PatrolFinding
+        fields = ["area", "area_code", "kind", "source", "found_on", "lon", "lat", "plants", "eradicated", "note"]
+        widgets = {"found_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        lon, lat = cleaned.get("lon"), cleaned.get("lat")
+        if lon is not None and not -180 <= lon <= 180:
+            self.add_error("lon", _("Longitude between -180 and 180 (WGS-84)."))
+        if lat is not None and not -90 <= lat <= 90:
+            self.add_error("lat", _("Latitude between -90 and 90 (WGS-84)."))
+        return cleaned

@@ -124,6 +124,8 @@ class SurveyFlightTable(BaseTable):
 
 
 class PatrolFindingTable(BaseTable):
+    found_on = tables.Column(linkify=True)
+
     class Meta(BaseTable.Meta):
         model = models.PatrolFinding
         fields = ("found_on", "kind", "source", "plants", "lon", "lat", "eradicated", "note")

@@ -41,6 +41,8 @@ urlpatterns = [
     *_crud(models.Substance, "substances/", filtersets.SubstanceFilterSet, tables.SubstanceTable),
     *_crud(models.RuleParameter, "parameters/", filtersets.RuleParameterFilterSet, tables.RuleParameterTable,
            forms.RuleParameterForm),
+    *_crud(models.PatrolFinding, "patrol-findings/", filtersets.PatrolFindingFilterSet, tables.PatrolFindingTable,
+           forms.PatrolFindingForm, select_related=("area",)),
     *generic.crud_urls(models.SurveyArea, list_view=type("SurveyAreaListView", (generic.ObjectListView,), {
         "model": models.SurveyArea, "filterset_class": filtersets.SurveyAreaFilterSet,
         "table_class": tables.SurveyAreaTable}), detail_view=views.SurveyAreaDetailView,

@@ -366,3 +366,18 @@ def test_trace_index_forgets_events_of_a_rolled_back_capture(world):
         raise RuntimeError("the import failed after the capture")
     assert not Event.objects.exists()
     assert tracing.trace(LOT)["nodes"] == []
+
+
+def test_patrol_findings_are_recorded_with_coordinates_checked(world, client):
+    from precursors.models import PatrolFinding
+
+    office = login_client(client, world["city"])
+    bad = office.post("/precursors/patrol-findings/add/", {"area_code": "320508", "kind": "poppy", "source": "tip-off",
+                                                           "found_on": "2026-05-02", "lon": "31.3", "lat": "120.6",
+                                                           "plants": 12})
+    assert bad.status_code == 400 and not PatrolFinding.objects.exists()
+    ok = office.post("/precursors/patrol-findings/add/", {"area_code": "320508", "kind": "poppy", "source": "tip-off",
+                                                          "found_on": "2026-05-02", "lon": "120.6", "lat": "31.3",
+                                                          "plants": 12})
+    assert ok.status_code == 302 and PatrolFinding.objects.get().plants == 12
+    assert office.get("/precursors/patrol-findings/").status_code == 200
