@@ -15,6 +15,7 @@ class PersonFilterSet(BaseFilterSet):
     area = AreaPrefixFilter(field_name="owner_area_code", label=_("managing area"))
     household_area = AreaPrefixFilter(field_name="household_area_code", label=_("household registration area"))
     status = django_filters.MultipleChoiceFilter(choices=choices.PersonStatus.choices, label=_("status"))
+    grid = django_filters.CharFilter(field_name="grid", label=_("grid (网格)"))
 
     class Meta:
         model = models.Person

@@ -15,6 +15,7 @@ class PersonRegisterForm(forms.Form):
                                           validators=[validate_division_code])
     residence_area_code = forms.CharField(label=_("residence area (居住地)"), max_length=15,
                                           validators=[validate_division_code])
+    grid = forms.CharField(label=_("grid (网格)"), max_length=40, required=False)
     phone = forms.CharField(label=_("phone"), max_length=20, required=False)
     first_found_on = forms.DateField(label=_("first found"), required=False, widget=DATE)
     drug_types = forms.MultipleChoiceField(label=_("drugs used"), required=False,

@@ -60,6 +60,7 @@ PERSONS = registry.register(ImportSpec(
         Column("id_number", "身份证号", example="320508199001011234"),
         Column("household_area_code", "户籍地区划代码", example="320508001"),
         Column("residence_area_code", "居住地区划代码", example="320508001001"),
+        Column("grid", "网格", example="平江第3网格"),
         Column("phone", "手机号码"),
         Column("first_found_on", "初次发现日期", example="2020-05-01"),
         Column("drug_types", "滥用毒品种类", help="多种用顿号分隔，如 海洛因、甲基苯丙胺", example="甲基苯丙胺"),

@@ -97,6 +97,8 @@ class Person(AuditedModel):
                                            db_index=True, validators=[validate_division_code])
     residence_area_code = models.CharField(_("residence area (居住地)"), max_length=15, db_index=True,
                                            validators=[validate_division_code])
+    grid = models.CharField(_("grid (网格)"), max_length=40, blank=True, db_index=True,
+                            help_text=_("The community grid the person lives in (网格化管理), as the street numbers it."))
     owner_area_code = models.CharField(_("managing area"), max_length=15, db_index=True, blank=True,
                                        help_text=_("The street or community that manages the person; follows "
                                                    "accepted transfers."))

@@ -56,7 +56,8 @@ def find_by_id_number(id_number: str):
 @transaction.atomic
 def register_person(user, *, name: str, id_number: str, household_area_code: str, residence_area_code: str,
                     phone: str = "", drug_types=(), first_found_on=None, owner_area_code: str = "",
-                    status: str = PersonStatus.OTHER_SOCIAL, source: str = "community") -> models.Person:
+                    status: str = PersonStatus.OTHER_SOCIAL, source: str = "community",
+                    grid: str = "") -> models.Person:
     """A person appears once: a second registration of the same ID number is refused with a pointer."""
     existing = find_by_id_number(id_number)
     if existing is not None:
@@ -69,7 +70,8 @@ def register_person(user, *, name: str, id_number: str, household_area_code: str
     person = models.Person(name=name.strip(), id_number=info.normalized, gender=info.sex, birth_date=info.birth_date,
                            household_area_code=household_area_code, residence_area_code=residence_area_code,
                            owner_area_code=owner_area_code or residence_area_code, phone=phone,
-                           drug_types=list(drug_types), first_found_on=first_found_on, status=status)
+                           drug_types=list(drug_types), first_found_on=first_found_on, status=status,
+                           grid=(grid or "").strip())
     person.full_clean(exclude=["name_index", "id_number_index"])
     person.save(audit_message="registered")
     models.StatusChange(person=person, to_status=status, on=first_found_on or timezone.localdate(), source=source,

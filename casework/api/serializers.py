@@ -19,8 +19,8 @@ class PersonSerializer(BaseModelSerializer):
     class Meta:
         model = models.Person
         fields = ["id", "url", "name", "id_number", "phone", "gender", "birth_date", "household_area_code",
-                  "residence_area_code", "owner_area_code", "drug_types", "first_found_on", "status", "risk_level",
-                  "in_control", "created", "updated"]
+                  "residence_area_code", "grid", "owner_area_code", "drug_types", "first_found_on", "status",
+                  "risk_level", "in_control", "created", "updated"]
         # areas change only through a transfer (异地执行), status through its services
         read_only_fields = ["gender", "birth_date", "status", "risk_level", "in_control", "owner_area_code",
                             "household_area_code", "residence_area_code"]
@@ -31,6 +31,7 @@ class PersonCreateSerializer(serializers.Serializer):
     id_number = serializers.CharField(max_length=18)
     household_area_code = serializers.CharField(max_length=15, validators=[validate_division_code])
     residence_area_code = serializers.CharField(max_length=15, validators=[validate_division_code])
+    grid = serializers.CharField(max_length=40, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
     drug_types = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
     first_found_on = serializers.DateField(required=False, allow_null=True)

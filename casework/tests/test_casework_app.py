@@ -1160,3 +1160,14 @@ def test_web_test_form_records_hair_segment_substances_and_method(client, person
     test = models.DrugTest.objects.get()
     assert (test.hair_segment_cm, test.substances, test.method) == (3.0, ["甲基苯丙胺"], "lab")
     assert test.window_start is not None                 # the hair window is set from the collection date
+
+
+def test_the_grid_is_recorded_and_searchable(worker):
+    api = token_client(worker)
+    r = api.post("/api/casework/persons/", {"name": "王五", "id_number": ID_A, "household_area_code": "320508001",
+                                            "residence_area_code": "320508001001", "grid": "平江第3网格"},
+                 format="json")
+    assert r.status_code == 201 and r.json()["grid"] == "平江第3网格"
+    found = api.get("/api/casework/persons/", {"grid": "平江第3网格"}).json()
+    assert found["count"] == 1
+    assert api.get("/api/casework/persons/", {"grid": "平江第4网格"}).json()["count"] == 0
