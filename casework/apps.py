@@ -11,9 +11,10 @@ class CaseworkConfig(AppConfig):
 
         from jindu import navigation
 
-        from . import demo, imports  # noqa: F401  (registers the demo builder and the imports)
+        from . import demo, imports, signals  # noqa: F401  (registers the demo builder and the imports)
         from .services import seed_schedule_policies
 
+        signals.connect()
         post_migrate.connect(seed_schedule_policies, sender=self)
 
         for label, url_name, resource in [

@@ -60,7 +60,7 @@ def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str 
         raise ValidationError({"flags": [_("Unknown hard override: %(codes)s") % {"codes": ", ".join(unknown)}]})
     triggers = [SimpleNamespace(kind=TRIGGER_KINDS.get(t.rule_id), on=t.triggered_on)
                 for t in person.police_tasks.all() if t.rule_id in TRIGGER_KINDS]
-    flags = {INCIDENT_OVERRIDES[i.kind] for i in person.incidents.all() if i.kind in INCIDENT_OVERRIDES} | set(flags)
+    flags = incident_flags(person, assessed_on) | set(flags)
     if manual_level and not manual_reason.strip():
         raise ValidationError({"manual_reason": [_("A manual level needs a reason.")]})
     try:
@@ -102,6 +102,30 @@ def plan_review(person, assessment) -> None:
     if measure is not None and assessment.next_review_on:
         models.PlannedEvent.objects.create(person=person, measure=measure, kind=PlannedKind.ASSESSMENT,
                                            due_on=assessment.next_review_on, grace_days=REVIEW_GRACE_DAYS)
+
+
+INCIDENT_WINDOW_DAYS = 365   # a 肇事肇祸 incident keeps the person high for a year [G: local policy]
+
+
+def incident_flags(person, on: dt.date) -> set[str]:
+    """Hard overrides from the incident register: self-harm ever (HO-SELF-HARM), and any incident marked as a
+    high-risk trigger within the last year (HO-INCIDENT)."""
+    flags = set()
+    for incident in person.incidents.all():
+        if incident.kind in INCIDENT_OVERRIDES:
+            flags.add(INCIDENT_OVERRIDES[incident.kind])
+        if incident.high_risk_trigger and 0 <= (on - incident.occurred_on).days <= INCIDENT_WINDOW_DAYS:
+            flags.add("HO-INCIDENT")
+    return flags
+
+
+def incident_recorded(incident) -> None:
+    """An incident marked as a high-risk trigger puts its persons at high risk at once (the schedule intensifies);
+    their next assessment keeps them high through HO-INCIDENT for a year."""
+    if not incident.high_risk_trigger:
+        return
+    for person in incident.persons.all():
+        _apply_level(person, "high")
 
 
 def _latest(person):

@@ -34,6 +34,7 @@ HARD_OVERRIDES = {
     "HO-SELF-HARM": "有自杀、自伤、自残倾向",
     "HO-MENTAL": "精神异常或行为失控",
     "HO-ILLNESS": "患有严重残疾或疾病，无法收押、收戒",
+    "HO-INCIDENT": "近一年内有肇事肇祸行为",
 }
 # Trigger kinds from :mod:`.violations` that imply an override.
 TRIGGER_OVERRIDES = {"serious_violation": "HO-C20", "missed_report": "HO-REFUSED"}

@@ -1171,3 +1171,26 @@ def test_the_grid_is_recorded_and_searchable(worker):
     found = api.get("/api/casework/persons/", {"grid": "平江第3网格"}).json()
     assert found["count"] == 1
     assert api.get("/api/casework/persons/", {"grid": "平江第4网格"}).json()["count"] == 0
+
+
+def test_an_incident_marked_high_risk_raises_the_person_at_once_and_for_a_year(person, worker):
+    from casework.risk_service import assess
+
+    measure = community_measure(person, dt.date(2025, 1, 1))
+    low = assess(person, factors={"drug_type": "cannabis", "years_abstinent": "3"}, user=worker,
+                 assessed_on=timezone.localdate() - dt.timedelta(days=10))
+    person.refresh_from_db()
+    assert low.level == person.risk_level != "high"
+    with acting_as(username="test"):
+        incident = models.Incident(occurred_on=timezone.localdate() - dt.timedelta(days=5), kind="harm_others",
+                                   severity="serious", area_code="320508001", high_risk_trigger=True)
+        incident.save()
+        incident.persons.add(person)
+    person.refresh_from_db()
+    assert person.risk_level == "high"
+    assert measure.planned_events.exists()
+    again = assess(person, factors={"drug_type": "cannabis", "years_abstinent": "3"}, user=worker)
+    assert "HO-INCIDENT" in again.overrides and again.level == "high"
+    later = assess(person, factors={"drug_type": "cannabis", "years_abstinent": "3"}, user=worker,
+                   assessed_on=timezone.localdate() + dt.timedelta(days=400))
+    assert "HO-INCIDENT" not in later.overrides
