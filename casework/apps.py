@@ -29,5 +29,6 @@ class CaseworkConfig(AppConfig):
             (_("Incidents"), "casework:incident_list", "casework.incident"),
             (_("Break-glass review"), "casework:breakglass_list", "casework.breakglass"),
             (_("Schedule policies"), "casework:schedulepolicy_list", "casework.schedulepolicy"),
+            (_("Risk instruments"), "casework:riskinstrument_list", "casework.riskinstrument"),
         ]:
             navigation.register("casework", label, url_name, resource)

@@ -102,3 +102,11 @@ class SchedulePolicyFilterSet(BaseFilterSet):
     class Meta:
         model = models.SchedulePolicy
         fields = ["measure_kind", "risk_level"]
+
+
+class RiskInstrumentFilterSet(BaseFilterSet):
+    search_fields = ("code", "version", "source")
+
+    class Meta:
+        model = models.RiskInstrument
+        fields = ["in_use"]

@@ -260,3 +260,11 @@ class TeamMemberForm(forms.Form):
     role = forms.ChoiceField(label=_("role"), choices=choices.TEAM_ROLES)
     name = forms.CharField(label=_("name"), max_length=60, required=False)
     phone = forms.CharField(label=_("phone"), max_length=30, required=False)
+
+
+class RiskInstrumentForm(forms.ModelForm):
+    """The definition is JSON: thresholds {"high", "medium"} and factors (flag / choice / bands) with points."""
+
+    class Meta:
+        model = models.RiskInstrument
+        fields = ["code", "version", "definition", "in_use", "source"]

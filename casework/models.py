@@ -305,6 +305,45 @@ class CarePlan(PersonScoped, AuditedModel):
         return f"{self.drawn_on} {self.goals[:30]}"
 
 
+class RiskInstrument(AuditedModel):
+    """The office's risk instrument (factors, weights, thresholds), versioned: one version is in use; assessments
+    keep the code and version they were scored with. Until the office enters its own, the example instrument in
+    code is used (research §6 Q3: the official one was not found). City-wide: written only at city level."""
+
+    code = models.CharField(_("code"), max_length=40)
+    version = models.CharField(_("version"), max_length=20)
+    definition = models.JSONField(_("definition"), help_text=_("factors, thresholds and labels as JSON (see the "
+                                                               "example instrument in casework/rules/risk.py)"))
+    in_use = models.BooleanField(_("in use"), default=False)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-in_use", "code", "-version"]
+        verbose_name = _("risk instrument")
+        verbose_name_plural = _("risk instruments")
+        constraints = [models.UniqueConstraint(fields=["code", "version"], name="casework_riskinstrument_version")]
+
+    def __str__(self):
+        return f"{self.code} {self.version}"
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        from core.permissions import city_wide_setting_q
+
+        return city_wide_setting_q(scope, user, action)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .rules import risk
+
+        definition = {**(self.definition or {}), "code": self.code, "version": self.version}
+        try:
+            risk.validate_instrument(definition)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationError({"definition": str(exc)}) from exc
+
+
 class SchedulePolicy(AuditedModel):
     """How often people under a measure are seen and tested, by phase and risk level (editable).
 

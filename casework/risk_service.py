@@ -21,8 +21,28 @@ TRIGGER_KINDS = {"C20-1": "serious_violation", "C20-2": "serious_violation", "C2
                  "C14-R": "missed_report"}
 
 
-def factor_choices(instrument=risk.EXAMPLE_INSTRUMENT):
+def instrument_in_use() -> dict:
+    """The instrument assessments are scored with now: the office's version marked in use, else the example."""
+    row = models.RiskInstrument.objects.filter(in_use=True).order_by("-updated").first()
+    if row is None:
+        return risk.EXAMPLE_INSTRUMENT
+    return {**row.definition, "code": row.code, "version": row.version}
+
+
+@transaction.atomic
+def put_instrument_in_use(row) -> None:
+    """One version in use at a time; the others stay for the assessments scored with them."""
+    for other in models.RiskInstrument.objects.filter(in_use=True).exclude(pk=row.pk):
+        other.in_use = False
+        other.save(audit_message="replaced by another version")
+    if not row.in_use:
+        row.in_use = True
+        row.save(audit_message="put in use")
+
+
+def factor_choices(instrument=None):
     """(code, label, options) for the assessment form."""
+    instrument = instrument or instrument_in_use()
     rows = []
     for factor in instrument["factors"]:
         if factor["type"] == "choice":
@@ -35,7 +55,8 @@ def factor_choices(instrument=risk.EXAMPLE_INSTRUMENT):
     return rows
 
 
-def _answers(factors: dict, instrument=risk.EXAMPLE_INSTRUMENT) -> dict:
+def _answers(factors: dict, instrument=None) -> dict:
+    instrument = instrument or instrument_in_use()
     answers = {}
     kinds = {f["code"]: f["type"] for f in instrument["factors"]}
     for code, value in factors.items():
@@ -63,8 +84,10 @@ def assess(person, *, factors: dict, manual_level: str = "", manual_reason: str 
     flags = incident_flags(person, assessed_on) | set(flags)
     if manual_level and not manual_reason.strip():
         raise ValidationError({"manual_reason": [_("A manual level needs a reason.")]})
+    instrument = instrument_in_use()
     try:
-        result = risk.assess(_answers(factors), assessed_on=assessed_on, flags=flags, triggers=triggers)
+        result = risk.assess(_answers(factors, instrument), assessed_on=assessed_on, flags=flags, triggers=triggers,
+                             instrument=instrument)
     except ValueError as exc:
         raise ValidationError({"factors": [str(exc)]}) from exc
     may_approve = user is not None and user.has_resource_perm("casework.riskassessment", "approve")

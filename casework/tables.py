@@ -99,3 +99,11 @@ class SchedulePolicyTable(BaseTable):
         model = models.SchedulePolicy
         fields = ("measure_kind", "risk_level", "phase_from_month", "phase_to_month", "period_months", "checkins",
                   "tests", "random_tests", "home_visits", "grace_days", "lost_contact_misses", "source")
+
+
+class RiskInstrumentTable(BaseTable):
+    code = tables.Column(linkify=lambda record: f"/casework/risk-instruments/{record.pk}/edit/")
+
+    class Meta(BaseTable.Meta):
+        model = models.RiskInstrument
+        fields = ("code", "version", "in_use", "source", "updated")

@@ -34,4 +34,6 @@ urlpatterns = [
     path("break-glass/<int:pk>/review/", views.review_break_glass, name="breakglass_review"),
     *crud_urls(models.SchedulePolicy, list_view=views.SchedulePolicyListView, edit_view=views.SchedulePolicyEditView,
                prefix="schedule-policies/"),
+    *crud_urls(models.RiskInstrument, list_view=views.RiskInstrumentListView, edit_view=views.RiskInstrumentEditView,
+               prefix="risk-instruments/"),
 ]

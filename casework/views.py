@@ -613,3 +613,24 @@ def remove_team_member(request, pk):
         member.delete(audit_message="work-team member removed")
         messages.success(request, _("Removed from the work team."))
     return redirect("casework:person_detail", pk=person_pk)
+
+
+class RiskInstrumentListView(generic.ObjectListView):
+    model = models.RiskInstrument
+    filterset_class = filtersets.RiskInstrumentFilterSet
+    table_class = tables.RiskInstrumentTable
+
+
+class RiskInstrumentEditView(generic.ObjectEditView):
+    """The city enters its risk instrument as a new version; marking one in use retires the one before."""
+
+    model = models.RiskInstrument
+    form_class = forms.RiskInstrumentForm
+
+    def save_object(self, form):
+        from .risk_service import put_instrument_in_use
+
+        obj = super().save_object(form)
+        if obj.in_use:
+            put_instrument_in_use(obj)
+        return obj

@@ -1194,3 +1194,28 @@ def test_an_incident_marked_high_risk_raises_the_person_at_once_and_for_a_year(p
     later = assess(person, factors={"drug_type": "cannabis", "years_abstinent": "3"}, user=worker,
                    assessed_on=timezone.localdate() + dt.timedelta(days=400))
     assert "HO-INCIDENT" not in later.overrides
+
+
+def test_the_city_puts_its_own_risk_instrument_in_use(client, person, worker, orgs):
+    import json
+
+    from casework.risk_service import assess
+
+    city = make_user("ri_city", "city_office", "320500")
+    district = make_user("ri_district", "district_office", "320508", org=orgs["gusu_office"])
+    definition = {"thresholds": {"high": 10, "medium": 5},
+                  "factors": [{"code": "injection", "label": "注射吸毒", "type": "flag", "points": 10}]}
+    form = {"code": "SZ-2026", "version": "1", "definition": json.dumps(definition), "in_use": "on",
+            "source": "苏禁毒办〔2026〕1号"}
+    login_client(client, district)
+    assert client.post("/casework/risk-instruments/add/", form).status_code in (400, 403)
+    assert not models.RiskInstrument.objects.exists()
+    login_client(client, city)
+    bad = client.post("/casework/risk-instruments/add/", {**form, "definition": json.dumps(
+        {**definition, "thresholds": {"high": 5, "medium": 10}})})
+    assert bad.status_code == 400 and not models.RiskInstrument.objects.exists()
+    assert client.post("/casework/risk-instruments/add/", form).status_code == 302
+    result = assess(person, factors={"injection": "1"}, user=worker)
+    assert result.instrument_version == "SZ-2026 1" and result.level == "high"
+    client.post("/casework/risk-instruments/add/", {**form, "version": "2"})
+    assert list(models.RiskInstrument.objects.filter(in_use=True).values_list("version", flat=True)) == ["2"]
