@@ -1219,3 +1219,19 @@ def test_the_city_puts_its_own_risk_instrument_in_use(client, person, worker, or
     assert result.instrument_version == "SZ-2026 1" and result.level == "high"
     client.post("/casework/risk-instruments/add/", {**form, "version": "2"})
     assert list(models.RiskInstrument.objects.filter(in_use=True).values_list("version", flat=True)) == ["2"]
+
+
+def test_the_city_plans_aftercare_with_its_own_policy_rows(client, person):
+    city = make_user("pol_city", "city_office", "320500")
+    login_client(client, city)
+    r = client.post("/casework/schedule-policies/add/", {
+        "measure_kind": "aftercare", "risk_level": "medium", "phase_from_month": 0, "phase_to_month": 12,
+        "period_months": 1, "checkins": 0, "tests": 1, "random_tests": 0, "home_visits": 1, "grace_days": 7,
+        "lost_contact_misses": 3, "source": "市禁毒办后续照管工作规范（演示）"})
+    assert r.status_code == 302, r.content[:300]
+    measure = services.open_measure(person, "aftercare", execution_area_code="320508001",
+                                    decided_on=dt.date(2026, 1, 5), ordered_years=1)
+    services.refresh_schedule(measure, today=dt.date(2026, 1, 5))
+    kinds = sorted(set(measure.planned_events.values_list("kind", flat=True)))
+    assert kinds == ["home_visit", "test"]
+    assert measure.planned_events.filter(kind="test").count() == 12
