@@ -208,6 +208,8 @@ HUEY = {
     "name": "jindu",
     "filename": str(VAR_DIR / "huey.sqlite3"),
     "immediate": TESTING or env_bool("JINDU_JOBS_IMMEDIATE", False),
+    # periodic tasks (crontab) read Beijing time: the nightly runs at night, the morning mail in the morning
+    "utc": False,
     "consumer": {"workers": env_int("JINDU_WORKERS", 2), "worker_type": "thread"},
 }
 

@@ -45,6 +45,7 @@ class CaptureResult:
     batch: CaptureBatch
     event_ids: list[str]
     new_ids: list[str] = field(default_factory=list)
+    new_keys: list[tuple[str, bool]] = field(default_factory=list)   # (eventID, is an error declaration)
     duplicate_ids: list[str] = field(default_factory=list)
     conflicting_ids: list[str] = field(default_factory=list)
     retracted_ids: list[str] = field(default_factory=list)
@@ -96,18 +97,30 @@ def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_
         allowed = set(Party.objects.restrict(user, "add").values_list("identifier", flat=True))
         if party is not None and party.identifier not in allowed:
             raise PermissionDenied(_("This party is outside your scope."))
+    own_ok = {mine.identifier} if mine is not None else allowed
     owners, errors = [], []
+    declared_ids = [ev.event_id for ev in events if ev.error_declaration is not None]
+    originals = dict(Event.objects.filter(event_id__in=declared_ids, declared_error=False)
+                     .values_list("event_id", "party__identifier")) if declared_ids else {}
+    visible_originals = set(Event.objects.restrict(user, "add").filter(event_id__in=list(originals))
+                            .values_list("event_id", flat=True)) if originals else set()
     for i, ev in enumerate(events):
+        path = f"epcisBody.eventList[{i}]"
+        # every registered party on the reporting side (the site's owner, the shipper or the receiver) must be the
+        # reporter (an enterprise) or in the office's scope: nobody books movements at someone else's site
+        foreign = sorted(p for p in reg.reporting_side(ev) if p not in own_ok)
+        if foreign:
+            message = _("This event belongs to %(party)s; an enterprise reports only its own events.") \
+                if mine is not None else _("Party %(party)s is outside your scope.")
+            errors.append({"path": path, "message": message % {"party": "、".join(foreign)}})
+        # an error declaration retracts an event only if the caller could have reported that event
+        if ev.error_declaration is not None and ev.event_id in originals and ev.event_id not in visible_originals \
+                and (mine is None or originals[ev.event_id] != mine.identifier):
+            errors.append({"path": path, "message": _("Only the party that reported event %(id)s (or an office in "
+                                                      "scope) may declare it erroneous.") % {"id": ev.event_id}})
         owner = reg.owner_of(ev)
         if owner is not None and owner not in reg.party_pk:
             owner = None                      # not a registered party: attributed to the reporting party below
-        if mine is not None and owner is not None and owner != mine.identifier:
-            errors.append({"path": f"epcisBody.eventList[{i}]",
-                           "message": _("This event belongs to %(party)s; an enterprise reports only its own "
-                                        "events.") % {"party": owner}})
-        elif allowed is not None and owner is not None and owner not in allowed:
-            errors.append({"path": f"epcisBody.eventList[{i}]",
-                           "message": _("Party %(party)s is outside your scope.") % {"party": owner}})
         owners.append(owner or (party.identifier if party else None))
     if errors:
         raise CaptureRefused(errors, status=403)
@@ -124,9 +137,9 @@ def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_
     if run_rules and result.new_ids:
         from .rules_service import capture_check
 
-        new = set(result.new_ids)
-        result.flags = capture_check([ev for ev, *_ in payloads if ev.event_id in new and ev.error_declaration is None],
-                                     reg)
+        new = set(result.new_keys)
+        result.flags = capture_check([ev for ev, *_ in payloads if (ev.event_id, False) in new
+                                      and ev.error_declaration is None], reg)
         if result.flags:
             CaptureBatch.objects.filter(pk=result.batch.pk).update(flags=result.flags)
     return result
@@ -159,16 +172,17 @@ def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_ti
                 if prior is None:
                     seen[key] = chash
                     result.new_ids.append(ev.event_id)
+                    result.new_keys.append(key)
                 elif prior == chash:
                     result.duplicate_ids.append(ev.event_id)
                 else:
                     result.conflicting_ids.append(ev.event_id)
-        new = set(result.new_ids)
+        new = set(result.new_keys)
         rows, first = [], {}
         rec = ops.adapt_datetimefield_value(record_time)
         for ev, owner, body, chash in payloads:
             key = (ev.event_id, ev.error_declaration is not None)
-            if ev.event_id not in new or key in first:
+            if key not in new or key in first:
                 continue
             first[key] = True
             area = reg.party_area.get(owner or "", "") or (party.area_code if party else scope_area)
@@ -207,8 +221,10 @@ def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_ti
                                 epc_rows)
         for ev, *_ in payloads:
             ed = ev.error_declaration
-            if ed is None or ev.event_id not in new:
+            if ed is None or (ev.event_id, True) not in new:
                 continue
+            if not Event.objects.filter(event_id=ev.event_id, declared_error=False).exists():
+                continue          # nothing captured to retract (yet): the declaration is kept as received
             declaration = Event.objects.get(event_id=ev.event_id, declared_error=True)
             _, made = EventRetraction.objects.get_or_create(
                 event_id=ev.event_id, defaults={

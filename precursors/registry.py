@@ -48,6 +48,20 @@ class Registry:
                 return self.site_party[site]
         return None
 
+    def reporting_side(self, ev) -> set[str]:
+        """The registered parties on the reporting side of an event: the owners of the sites where it happened,
+        the shipper of a shipping event, the receiver of a receiving event."""
+        out = set()
+        for loc in (ev.biz_location, ev.read_point):
+            site = trace.site_of(loc)
+            if site and site in self.site_party:
+                out.add(self.site_party[site])
+        side = _party(ev.source_list) if ev.biz_step == "shipping" else \
+            _party(ev.destination_list) if ev.biz_step == "receiving" else None
+        if side and side in self.party_pk:
+            out.add(side)
+        return out
+
     def extractor(self, catalog: ProductCatalog | None = None, index=None) -> FactExtractor:
         """``index``: a LineageIndex holding the packing history, to weigh containers named by EPC only."""
         contents = None

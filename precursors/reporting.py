@@ -21,6 +21,16 @@ PAYMENTS = [("", "—"), ("transfer", _("Bank transfer")), ("cash", _("Cash")), 
             ("other", _("Other"))]
 
 
+def reporting_parties(user):
+    """Whom a user reports for: an enterprise its own party; an office the parties in its capture scope."""
+    from .capture import own_party
+
+    mine = own_party(user)
+    if mine is not None:
+        return Party.objects.filter(pk=mine.pk)
+    return Party.objects.restrict(user, "add").order_by("name")
+
+
 class MovementForm(forms.Form):
     party = forms.ModelChoiceField(label=_("reporting party"), queryset=Party.objects.none())
     kind = forms.ChoiceField(label=_("movement"), choices=KINDS)
@@ -39,8 +49,7 @@ class MovementForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["party"].queryset = Party.objects.restrict(user, "add").order_by("name") if user else \
-            Party.objects.all()
+        self.fields["party"].queryset = reporting_parties(user) if user else Party.objects.all()
         self.fields["time"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
     def clean_counterparty(self):

@@ -189,12 +189,20 @@ def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = Non
 
 
 def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
-    from .models import Alert
+    from .models import Alert, Event
 
     if not hits:
         return 0, 0
     by_key = {h.dedup_key: h for h in hits}
-    existing = {a.dedup_key: a for a in Alert.objects.filter(dedup_key__in=list(by_key))}
+    existing = {}
+    keys = list(by_key)
+    for i in range(0, len(keys), 500):
+        existing.update({a.dedup_key: a for a in Alert.objects.filter(dedup_key__in=keys[i:i + 500])})
+    # an alert about a party outside the registry (an unregistered buyer, an individual) belongs to the area of
+    # the event that revealed it, so the office in charge sees it
+    unplaced = {e for h in hits if h.party_id not in reg.party_area for e in h.evidence[:1]}
+    event_area = dict(Event.objects.filter(event_id__in=list(unplaced)).values_list("event_id", "area_code")) \
+        if unplaced else {}
     new, changed = [], []
     for key, h in by_key.items():
         a = existing.get(key)
@@ -202,10 +210,15 @@ def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
         details = json.loads(json.dumps(h.details, default=str))
         if a is None:
             new.append(Alert(rule_id=h.rule_id, severity=h.severity, party_id=reg.party_pk.get(h.party_id or ""),
-                             party_identifier=h.party_id or "", area_code=reg.party_area.get(h.party_id or "", ""),
+                             party_identifier=h.party_id or "",
+                             area_code=reg.party_area.get(h.party_id or "") or
+                             next((event_area[e] for e in h.evidence[:1] if e in event_area), ""),
                              message=h.message, evidence=evidence, details=details, blocked=h.block,
                              last_seen=now, dedup_key=key))
         elif a.message != h.message or a.evidence != evidence or a.severity != h.severity:
+            # new evidence reopens a closed alert: a false positive last month says nothing about this event
+            if a.status == "closed" and set(evidence) - set(a.evidence):
+                a.status, a.outcome = "new", ""
             a.message, a.evidence, a.details, a.severity, a.last_seen = h.message, evidence, details, h.severity, now
             changed.append(a)
     with acting_as(username="system:precursor_rules", channel="system"), transaction.atomic():

@@ -39,6 +39,18 @@ def update_alert(alert: Alert, user, *, status: str, outcome: str = "", assignee
     return alert
 
 
+def alert_assignees(user):
+    """Whom an alert may be assigned to: active users in the assigner's scope who may handle alerts."""
+    from users.models import User
+
+    scope = user.scope_for("change")
+    users = User.objects.filter(is_active=True).select_related("role")
+    if not scope.is_global:
+        users = users.filter(area_code__startswith=scope.area_prefix) if scope.area_prefix else \
+            users.filter(org_id=scope.org_id)
+    return User.objects.filter(pk__in=[u.pk for u in users if u.has_resource_perm("precursors.alert", "change")])
+
+
 # --- inspections ------------------------------------------------------------------------------------------------
 
 CHECKLIST = [

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,14 +119,19 @@ class AlertDetailView(generic.ObjectDetailView):
         spec = REGISTRY.get(obj.rule_id)
         can_handle = has_perm(self.request.user, "precursors.alert", "change")
         events = models.Event.objects.restrict(self.request.user, "view").filter(event_id__in=obj.evidence)
+        form = forms.AlertHandleForm(instance=obj) if can_handle else None
+        if form is not None:
+            form.fields["assignee"].queryset = services.alert_assignees(self.request.user)
         return {"rule": spec, "can_handle": can_handle, "events": tables.EventTable(events, orderable=False),
-                "handle_form": forms.AlertHandleForm(instance=obj) if can_handle else None}
+                "handle_form": form}
 
 
+@require_POST
 def alert_handle(request, pk):
     _require(request, "precursors.alert", "change")
     alert = get_object_or_404(models.Alert.objects.restrict(request.user, "change"), pk=pk)
     form = forms.AlertHandleForm(request.POST, instance=models.Alert.objects.get(pk=pk))
+    form.fields["assignee"].queryset = services.alert_assignees(request.user)
     if form.is_valid():
         try:
             services.update_alert(alert, request.user, status=form.cleaned_data["status"],
@@ -141,11 +147,10 @@ def alert_handle(request, pk):
     return redirect("precursors:alert_detail", pk=pk)
 
 
+@require_POST
 def run_rules_now(request):
     """Queue the full rule run as a job (progress on the job page)."""
     _require(request, "precursors.alert", "change")
-    if request.method != "POST":
-        raise Http404
     from .jobs import enqueue_rules
 
     job = enqueue_rules(request.user)
@@ -257,6 +262,7 @@ class InspectionDetailView(generic.ObjectDetailView):
                 "counts": obj.stock_checks.all()}
 
 
+@require_POST
 def inspection_record(request, pk):
     _require(request, "precursors.inspection", "change")
     insp = get_object_or_404(models.Inspection.objects.restrict(request.user, "change"), pk=pk)
@@ -276,6 +282,7 @@ def inspection_record(request, pk):
     return redirect("precursors:inspection_detail", pk=pk)
 
 
+@require_POST
 def inspection_recheck(request, pk):
     _require(request, "precursors.inspection", "change")
     insp = get_object_or_404(models.Inspection.objects.restrict(request.user, "change"), pk=pk)
@@ -314,6 +321,7 @@ class SurveyAreaDetailView(generic.ObjectDetailView):
                 "flight_form": forms.SurveyFlightForm() if can else None}
 
 
+@require_POST
 def flight_add(request, pk):
     _require(request, "precursors.surveyflight", "add")
     area = get_object_or_404(models.SurveyArea.objects.restrict(request.user, "view"), pk=pk)
@@ -349,6 +357,7 @@ class EquipmentDetailView(generic.ObjectDetailView):
                 "transfer_form": form, "alerts": alerts}
 
 
+@require_POST
 def equipment_transfer(request, pk):
     _require(request, "precursors.equipment", "change")
     eq = get_object_or_404(models.Equipment.objects.restrict(request.user, "change"), pk=pk)

@@ -17,11 +17,12 @@ _REFERENCE_READ = ["geo.division:view", "orgs.organization:view", "core.job:view
 
 
 ENTERPRISE_PRECURSOR_PERMS = [
-    "precursors.party:view", "precursors.site:view", "precursors.site:add", "precursors.site:change",
+    # the registry (sites, equipment, risk flags) is the supervisors' record: enterprises read it, offices keep it
+    "precursors.party:view", "precursors.site:view",
     "precursors.authorization:view", "precursors.event:view", "precursors.event:add", "precursors.event:export",
     "precursors.event:import", "precursors.capturebatch:view", "precursors.capturebatch:add",
     "precursors.capturebatch:import", "precursors.alert:view", "precursors.inspection:view",
-    "precursors.stockcheck:view", "precursors.equipment:view", "precursors.equipment:add",
+    "precursors.stockcheck:view", "precursors.equipment:view",
     "precursors.filing:view", "precursors.filing:add", "precursors.substance:view",
 ]
 

@@ -1,4 +1,3 @@
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -214,9 +213,9 @@ class AlertViewSet(BaseModelViewSet):
         data = body.validated_data
         assignee = None
         if data.get("assignee"):
-            assignee = get_user_model().objects.filter(username=data["assignee"]).first()
+            assignee = services.alert_assignees(request.user).filter(username=data["assignee"]).first()
             if assignee is None:
-                raise DRFValidationError({"assignee": ["unknown user"]})
+                raise DRFValidationError({"assignee": ["not a user in your scope who handles alerts"]})
         try:
             alert = services.update_alert(alert, request.user, status=data["status"], outcome=data.get("outcome", ""),
                                           assignee=assignee, note=data.get("note", ""))

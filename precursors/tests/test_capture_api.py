@@ -227,9 +227,12 @@ def test_office_captures_on_behalf_of_a_party_in_scope(users_precursors, parties
 
 def test_error_declaration_retracts_the_event_from_queries(office):
     client = token_client(office)
-    original = epcis.load_example("Example_9.6.1-ObjectEvent.jsonld")
-    post(client, original)
     declared = epcis.load_example("WithErrorDeclaration_Example_9.6.1-ObjectEvent-with-error-declaration.jsonld")
+    # the erroneous event as it was first captured: the declared one without its errorDeclaration
+    original = copy.deepcopy(declared)
+    original["epcisBody"]["eventList"] = [{k: v for k, v in ev.items() if k != "errorDeclaration"}
+                                          for ev in original["epcisBody"]["eventList"] if "errorDeclaration" in ev]
+    assert post(client, original).status_code == 201
     r = post(client, declared)
     assert r.status_code == 201
     ids = [e.event_id for e in epcis.normalise(declared) if e.error_declaration]
@@ -237,6 +240,34 @@ def test_error_declaration_retracts_the_event_from_queries(office):
     body = client.get("/api/epcis/events", {"EQ_eventID": ids[0]}).json()
     events = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert len(events) == 1 and "errorDeclaration" in events[0]
+    # an event and its declaration sent together in one document are both stored (no duplicate-key crash)
+    both = copy.deepcopy(original)
+    fresh = dict(both["epcisBody"]["eventList"][0], eventID="urn:uuid:20000000-0000-4000-8000-000000000001")
+    both["epcisBody"]["eventList"] = [fresh, dict(fresh, errorDeclaration={
+        "declarationTime": "2020-01-15T00:00:00.000+01:00", "reason": "incorrect_data"})]
+    r = post(client, both)
+    assert r.status_code == 201, r.json()
+    assert r.json()["new"] == 2 and r.json()["retracted_event_ids"] == [fresh["eventID"]]
+
+
+def test_an_enterprise_cannot_retract_or_book_at_another_partys_events(users_precursors, parties):
+    seller, buyer = token_client(users_precursors["ent"]), token_client(users_precursors["ent2"])
+    sale = shipping("urn:uuid:00000000-0000-4000-8000-000000000021", PG1, PG2)
+    assert post(seller, document(sale)).status_code == 201
+    declaration = dict(sale, errorDeclaration={"declarationTime": "2026-03-02T08:00:00+08:00",
+                                               "reason": "did_not_occur"}, bizLocation={"id": SG2})
+    r = post(buyer, document(declaration))
+    messages = " ".join(e["message"] for e in r.json()["errors"])
+    assert r.status_code == 403 and "urn:uuid:00000000-0000-4000-8000-000000000021" in messages
+    assert not EventRetraction.objects.exists()
+    # a shipment from an unregistered source, booked at the other party's site, is refused too
+    at_their_site = shipping("urn:uuid:00000000-0000-4000-8000-000000000022", "urn:epc:id:pgln:9999999.00007", PG2,
+                             loc=SG1)
+    r = post(buyer, document(at_their_site))
+    assert r.status_code == 403 and PG1 in r.json()["errors"][0]["message"]
+    # the seller may correct its own sale
+    own = dict(sale, errorDeclaration={"declarationTime": "2026-03-02T08:00:00+08:00", "reason": "incorrect_data"})
+    assert post(seller, document(own)).json()["retracted_event_ids"] == [sale["eventID"]]
 
 
 def test_events_are_append_only(office):

@@ -201,6 +201,7 @@ def test_three_doors_make_the_same_event(world):
                                          "permit_no": "PUR-2026-001", "waybill_no": "W9",
                                          "payment_method": "transfer"})
     assert r.status_code == 200
+    assert r.context["result"]["duplicates"] == 1, r.context["form"].errors
     assert Event.objects.count() == 1
 
 
@@ -381,3 +382,58 @@ def test_patrol_findings_are_recorded_with_coordinates_checked(world, client):
                                                           "plants": 12})
     assert ok.status_code == 302 and PatrolFinding.objects.get().plants == 12
     assert office.get("/precursors/patrol-findings/").status_code == 200
+
+
+def test_review_fixes_alert_placement_reopening_assignees_and_post_only(world, client, orgs):
+    city = token_client(world["city"])
+    sale = ev({"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+               "quantityList": [{"epcClass": LOT, "quantity": 100, "uom": "LTR"}], "bizLocation": {"id": S_TRADE},
+               **owning(TRADER, "urn:epc:id:pgln:9999999.00042")}, "04-01T08:00",
+              eventID="urn:uuid:30000000-0000-4000-8000-000000000001")
+    assert post(city, doc(sale)).status_code == 201
+    # an alert about an unregistered buyer is placed in the area of the event that revealed it
+    r01 = city.get("/api/precursors/alerts/", {"rule": "R01"}).json()["results"]
+    assert r01 and r01[0]["area_code"].startswith("320508")
+    alert = Alert.objects.get(pk=r01[0]["id"])
+    # assignment only to users in scope who handle alerts
+    nanjing = make_user("nj_office", "district_office", "320102", org=orgs["nanjing"])
+    bad = city.post(f"/api/precursors/alerts/{alert.pk}/act/", {"status": "assigned", "assignee": nanjing.username},
+                    format="json")
+    assert bad.status_code == 400 and "assignee" in bad.json()
+    city.post(f"/api/precursors/alerts/{alert.pk}/act/", {"status": "closed", "outcome": "false_positive"},
+              format="json")
+    # a new sale to the same unregistered buyer is new evidence for the same rule and party: the alert reopens
+    # only if it is the same alert key; a different key is a new alert, and the closed one stays closed
+    from precursors.rules_service import run_rules
+
+    run_rules(["R01"])
+    alert.refresh_from_db()
+    assert alert.status == "closed"
+    # action pages answer POST only
+    login_client(client, world["city"])
+    with acting_as(username="test"):
+        insp = Inspection(party=world["trader"], planned_on=dt.date(2026, 6, 1), status="rectifying")
+        insp.save()
+    assert client.get(f"/precursors/inspections/{insp.pk}/recheck/").status_code == 405
+    insp.refresh_from_db()
+    assert insp.rechecked_on is None
+
+
+def test_new_evidence_reopens_a_closed_alert(db):
+    from precursors.algorithms.rules.base import Hit
+    from precursors.registry import Registry
+    from precursors.rules_service import _store_hits
+
+    reg = Registry()
+    now = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+    _store_hits([Hit("R28", "H", None, "eq1", "持有NMR", evidence=("e1",))], reg, now)
+    alert = Alert.objects.get()
+    with acting_as(username="test"):
+        alert.status, alert.outcome = "closed", "false_positive"
+        alert.save()
+    _store_hits([Hit("R28", "H", None, "eq1", "持有NMR", evidence=("e1",))], reg, now)
+    alert.refresh_from_db()
+    assert alert.status == "closed"                      # nothing new: stays closed
+    _store_hits([Hit("R28", "H", None, "eq1", "持有NMR，已转让给个人", evidence=("e1", "e2"))], reg, now)
+    alert.refresh_from_db()
+    assert (alert.status, alert.outcome) == ("new", "")

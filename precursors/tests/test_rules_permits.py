@@ -714,3 +714,23 @@ def test_fifty_thousand_clean_transactions_raise_no_hits():
     f = Facts(as_of=at(date(2025, 12, 31)), substances=SUBS, parties={**PARTIES, **{p.id: p for p in parties}},
               authorizations={a.id: a for a in auths}, transactions=txs, filings=filings)
     assert run(f, RULES) == []
+
+
+def test_r06_filing_may_cite_the_event_id_or_the_waybill():
+    from precursors.algorithms.rules.facts import SALES_FILING as _SF
+
+    sale = tx(sub="C3-02")
+    sale.event_ids, sale.waybill = ("urn:uuid:sale-1",), "WB-77"
+    for ref in ("urn:uuid:sale-1", "WB-77"):
+        filing = Filing("F1", _SF, sale.seller_id, sale.time + timedelta(days=1), transaction_id=ref)
+        facts = make([sale], filings=[filing], as_of=sale.time + timedelta(days=60))
+        assert keys(facts, "R06") == [], ref
+
+
+def test_r07_key_area_uses_the_county_of_street_level_site_codes():
+    from precursors.algorithms.rules.permits import _crossing
+
+    t = tx(sub="C3-02")
+    t.origin_area, t.destination_area = "320508001", "320505002"
+    assert _crossing(t, frozenset({"320508"})) == "key_area"
+    assert _crossing(t, frozenset()) is None

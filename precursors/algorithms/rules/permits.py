@@ -395,7 +395,9 @@ def late_sales_filing(facts: Facts) -> Iterator[Hit]:
             continue
         day = local_date(t.time)
         deadline = day + timedelta(days=days1 if s.category == 1 else days23)
-        f = filed.get((t.id, t.seller_id))
+        # a filing names the sale by the transaction id, the event id or the waybill (what the seller has at hand)
+        f = next((filed[k] for k in ((ref, t.seller_id) for ref in (t.id, *t.event_ids, t.waybill) if ref)
+                  if k in filed), None)
         if (f is not None and local_date(f.submitted_at) > deadline) or (f is None and today > deadline):
             violations[t.seller_id].append((day, t, deadline, f))
     repeat, window = param(facts, "sales_filing_repeat_count"), param(facts, "sales_filing_repeat_window_days")
@@ -421,7 +423,7 @@ def late_sales_filing(facts: Facts) -> Iterator[Hit]:
 def _crossing(t: Transaction, key_areas: frozenset[str]) -> str | None:
     """'city' when origin and destination lie in different 设区的市 (first 4 digits), 'key_area' when they lie in
     different counties of one city and either end is in an MPS key area; None otherwise or when unknown."""
-    o, d = t.origin_area, t.destination_area
+    o, d = t.origin_area[:6], t.destination_area[:6]     # site codes may be street-level (9 digits)
     if not o or not d or o == d:
         return None
     if o[:4] != d[:4]:
