@@ -350,6 +350,8 @@ class Event(models.Model):
     party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                               db_index=False)
     area_code = models.CharField(_("area code"), max_length=15, blank=True)
+    # no field-level index: altering a field makes SQLite rebuild the table, which would drop the append-only
+    # triggers; indexes are added in Meta instead
     batch = models.ForeignKey(CaptureBatch, on_delete=models.PROTECT, related_name="events", db_index=False)
     raw = models.TextField(_("event JSON"))
 
@@ -369,6 +371,7 @@ class Event(models.Model):
             models.Index(fields=["biz_location"], name="precursors_event_bizloc"),
             models.Index(fields=["read_point"], name="precursors_event_readpoint"),
             models.Index(fields=["party", "event_time"], name="precursors_event_party_time"),
+            models.Index(fields=["batch"], name="precursors_event_batch"),
         ]
 
     def __str__(self):

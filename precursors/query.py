@@ -13,7 +13,8 @@ import json
 from django.db.models import Exists, OuterRef, Q
 
 from .algorithms import epcis
-from .models import CaptureBatch, Event, EventEPC, EventRetraction
+from .models import Event, EventEPC, EventRetraction
+from .rules_service import BatchContexts
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
@@ -62,15 +63,11 @@ def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, after:
     qs = qs.exclude(Q(declared_error=False) & Exists(retracted))
     if after is not None:
         qs = qs.filter(pk__gt=after)
-    contexts: dict[int, list] = {}
+    context_of = BatchContexts()
     out, last = [], None
     for pk, batch_id, raw, rec in qs.order_by("pk").values_list("pk", "batch_id", "raw", "record_time").iterator(
             chunk_size=2000):
-        ctx = contexts.get(batch_id)
-        if ctx is None:
-            ctx = contexts[batch_id] = CaptureBatch.objects.filter(pk=batch_id).values_list(
-                "context", flat=True).first() or []
-        ev = epcis.normalise_event(json.loads(raw), ctx, rec)
+        ev = epcis.normalise_event(json.loads(raw), context_of(batch_id), rec)
         if test(ev):
             out.append(ev)
             last = pk

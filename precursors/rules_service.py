@@ -27,7 +27,12 @@ from .algorithms.transactions import ProductAttribute
 from .registry import Registry, params_in_force, product_catalog, substances_on
 
 
-def registry_facts(as_of: dt.datetime, reg: Registry | None = None) -> F.Facts:
+CAPTURE_FILING_KINDS = (F.PEN, F.INTL_VERIFICATION)   # the only filings a capture-time rule (R21) reads
+
+
+def registry_facts(as_of: dt.datetime, reg: Registry | None = None, *, for_capture: bool = False) -> F.Facts:
+    """The registry as facts. ``for_capture``: only what the capture-time rules read (no inspections, stock
+    counts, equipment, and only the export filings), since it is rebuilt for every capture."""
     from .models import Authorization, Equipment, Filing, Inspection, Party, Site, StockCheck
 
     on = as_of.astimezone(CST).date()
@@ -53,8 +58,13 @@ def registry_facts(as_of: dt.datetime, reg: Registry | None = None) -> F.Facts:
             valid_from=a.valid_from, valid_to=a.valid_to, uses_allowed=a.uses_allowed, status=a.status,
             revoked_on=a.revoked_on)
         for a in Authorization.objects.all()}
+    filings = Filing.objects.filter(kind__in=CAPTURE_FILING_KINDS) if for_capture else Filing.objects.all()
     facts.filings = [F.Filing(str(f.pk), f.kind, ident[f.party_id], f.submitted_at, f.reference or None, f.year,
-                              f.status) for f in Filing.objects.all()]
+                              f.status) for f in filings]
+    facts.special_country_rules = special_country_rules()
+    facts.key_areas = frozenset(facts.params.get("key_areas", ()) or ())
+    if for_capture:
+        return facts
     facts.inspections = [F.Inspection(str(i.pk), ident[i.party_id], i.done_at, True, i.on_site)
                          for i in Inspection.objects.filter(done_at__isnull=False)]
     facts.stock_counts = [
@@ -72,8 +82,6 @@ def registry_facts(as_of: dt.datetime, reg: Registry | None = None) -> F.Facts:
         F.Equipment(str(e.pk), e.type, ident.get(e.owner_id), e.site.identifier if e.site_id else None, e.field_mhz,
                     e.benchtop, e.acquired_on, tuple(transfers.get(e.pk, ())))
         for e in Equipment.objects.select_related("site").filter(is_active=True)]
-    facts.special_country_rules = special_country_rules()
-    facts.key_areas = frozenset(facts.params.get("key_areas", ()) or ())
     return facts
 
 
@@ -88,24 +96,37 @@ def special_country_rules() -> list[tuple]:
     return out
 
 
+class BatchContexts:
+    """The @context of capture batches, fetched a thousand batches at a time rather than once per event (a web form
+    or an Excel row is a batch of its own, so there can be as many batches as events)."""
+
+    def __init__(self):
+        self._cache: dict[int, list] = {}
+
+    def __call__(self, batch_id: int) -> list:
+        from .models import CaptureBatch
+
+        ctx = self._cache.get(batch_id)
+        if ctx is None:
+            self._cache.update(CaptureBatch.objects.filter(pk__gte=batch_id).order_by("pk")
+                               .values_list("pk", "context")[:1000])
+            ctx = self._cache.setdefault(batch_id, [])
+        return ctx or []
+
+
 def stored_events(qs=None, *, with_retracted: bool = False) -> Iterable[epcis.Event]:
     """Normalised events from the store, in capture order, without retracted ones (and without the declarations
     themselves, which only retract)."""
-    from .models import CaptureBatch, Event, EventRetraction
+    from .models import Event, EventRetraction
 
     qs = qs if qs is not None else Event.objects.all()
     retracted = set() if with_retracted else set(EventRetraction.objects.values_list("event_id", flat=True))
-    contexts: dict[int, list] = {}
-    for pk, event_id, declared, batch_id, raw in (qs.filter(declared_error=False).order_by("pk")
-                                                  .values_list("pk", "event_id", "declared_error", "batch_id", "raw")
-                                                  .iterator(chunk_size=5000)):
+    context_of = BatchContexts()
+    for event_id, batch_id, raw in (qs.filter(declared_error=False).order_by("pk")
+                                    .values_list("event_id", "batch_id", "raw").iterator(chunk_size=5000)):
         if event_id in retracted:
             continue
-        ctx = contexts.get(batch_id)
-        if ctx is None:
-            ctx = contexts[batch_id] = CaptureBatch.objects.filter(pk=batch_id).values_list("context",
-                                                                                            flat=True).first() or []
-        yield epcis.normalise_event(json.loads(raw), ctx)
+        yield epcis.normalise_event(json.loads(raw), context_of(batch_id))
 
 
 def capture_check(events: list, reg: Registry) -> list[dict]:
@@ -118,7 +139,7 @@ def capture_check(events: list, reg: Registry) -> list[dict]:
     if not extracted.transactions:
         return []
     now = timezone.now()
-    facts = registry_facts(now, reg)
+    facts = registry_facts(now, reg, for_capture=True)
     facts.transactions = extracted.transactions
     _prior_permit_use(facts, reg, {e.event_id for e in events})
     hits = rules.run(facts, rules.capture_rules())
@@ -133,7 +154,11 @@ def _prior_permit_use(facts: F.Facts, reg: Registry, current: set[str]) -> None:
     (kg per substance and number of uses) in earlier events, found through the permit index."""
     from .models import Event
 
-    cited = {p for t in facts.transactions for p in t.permits if p in facts.authorizations}
+    capped = set(rules.param(facts, "quantity_capped_permit_types"))
+    cited = {p for t in facts.transactions for p in t.permits
+             if p in facts.authorizations and (facts.authorizations[p].type in capped
+                                               or facts.authorizations[p].uses_allowed
+                                               or facts.authorizations[p].type == F.TRANSPORT_LICENCE)}
     if not cited:
         return
     earlier = Event.objects.filter(epcs__role="a", epcs__epc__in=cited).exclude(event_id__in=current).distinct()
@@ -157,14 +182,31 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     reg = Registry.load()
     facts = registry_facts(as_of, reg)
     catalog = product_catalog()
-    events = list(stored_events())
-    # the lineage index weighs containers for the extractor and gives R09 the 台账 mass balance
+    # One pass over the store, in chunks, so memory holds the lineage index and the facts, not the events: each
+    # chunk feeds the index (which weighs containers and gives R09 the 台账 mass balance) and is extracted at once,
+    # except events that move identified containers, which wait until the index knows every packing event.
     index = LineageIndex(site_party=reg.site_party, densities=ProductAttribute(catalog, "density"),
                          piece_mass=ProductAttribute(catalog, "piece_mass"))
-    index.add(trace_event_from(e) for e in events)
-    ex = reg.extractor(catalog, index=index).extract(events)
-    facts.transactions, facts.receipts = ex.transactions, ex.receipts
-    facts.transformations, facts.tag_sightings, facts.losses = ex.transformations, ex.tag_sightings, ex.losses
+    extractor = reg.extractor(catalog, index=index)
+    for name in ("transactions", "receipts", "transformations", "tag_sightings", "losses"):
+        setattr(facts, name, [])
+    deferred, chunk = [], []
+
+    def flush(events):
+        index.add(trace_event_from(e) for e in events)
+        _merge(facts, extractor.extract([e for e in events if not _moves_containers(e)]))
+        for e in events:
+            if _moves_containers(e):
+                e.raw = {}            # the extractor does not need the received JSON: keep memory small
+                deferred.append(e)
+
+    for event in stored_events():
+        chunk.append(event)
+        if len(chunk) >= 5000:
+            flush(chunk)
+            chunk = []
+    flush(chunk)
+    _merge(facts, extractor.extract(deferred))
     local = as_of.astimezone(CST)
     start_month = local.month - ledger_months + 1
     year = local.year + (start_month - 1) // 12
@@ -177,6 +219,20 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
                     r.expected_at_declaration if r.declared_closing is not None else r.expected_closing,
                     r.declared_closing, r.min_balance, tuple(r.event_ids)) for r in rows if r.substance]
     return facts
+
+
+def _moves_containers(e) -> bool:
+    return bool(e.epc_list or e.input_epc_list) and (e.biz_step in ("shipping", "receiving") or
+                                                       e.type == "TransformationEvent" or
+                                                       e.disposition in ("stolen", "lost"))
+
+
+def _merge(facts: F.Facts, ex) -> None:
+    facts.transactions += ex.transactions
+    facts.receipts += ex.receipts
+    facts.transformations += ex.transformations
+    facts.tag_sightings += ex.tag_sightings
+    facts.losses += ex.losses
 
 
 def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = None) -> dict:
