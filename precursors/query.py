@@ -8,8 +8,7 @@ returns only events in the caller's scope; an event that was error-declared is a
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from django.db.models import Exists, OuterRef, Q
 
 from .algorithms import epcis
@@ -67,7 +66,7 @@ def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, after:
     out, last = [], None
     for pk, batch_id, raw, rec in qs.order_by("pk").values_list("pk", "batch_id", "raw", "record_time").iterator(
             chunk_size=2000):
-        ev = epcis.normalise_event(json.loads(raw), context_of(batch_id), rec)
+        ev = epcis.normalise_event(orjson.loads(raw), context_of(batch_id), rec)
         if test(ev):
             out.append(ev)
             last = pk

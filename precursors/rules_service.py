@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
+import orjson
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +26,6 @@ from .algorithms.rules import facts as F
 from .algorithms.trace import CST
 from .algorithms.transactions import ProductAttribute
 from .registry import Registry, params_in_force, product_catalog, substances_on
-
 
 CAPTURE_FILING_KINDS = (F.PEN, F.INTL_VERIFICATION)   # the only filings a capture-time rule (R21) reads
 
@@ -126,7 +126,7 @@ def stored_events(qs=None, *, with_retracted: bool = False) -> Iterable[epcis.Ev
                                     .values_list("event_id", "batch_id", "raw").iterator(chunk_size=5000)):
         if event_id in retracted:
             continue
-        yield epcis.normalise_event(json.loads(raw), context_of(batch_id))
+        yield epcis.normalise_event(orjson.loads(raw), context_of(batch_id))
 
 
 def capture_check(events: list, reg: Registry) -> list[dict]:
