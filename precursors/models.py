@@ -408,6 +408,9 @@ class Alert(AuditedModel):
     scope_area_field = "area_code"
     scope_org_field = "party__org"
 
+    # investigators' notes and the assignee are the office's: an enterprise sees its alerts without them
+    field_sections = {"investigation": ("note", "assignee")}
+
     rule_id = models.CharField(_("rule"), max_length=5, db_index=True)
     severity = models.CharField(_("severity"), max_length=1, choices=AlertSeverity.choices)
     party = models.ForeignKey(Party, verbose_name=_("party"), null=True, blank=True, on_delete=models.PROTECT,
@@ -442,6 +445,18 @@ class Inspection(AuditedModel):
 
     scope_area_field = "party__area_code"
     scope_org_field = "party__org"
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        """An enterprise sees its inspections once done: planned (unannounced) visits stay with the office."""
+        from django.db.models import Q
+
+        from core.permissions import default_scope_q
+
+        q = default_scope_q(cls, scope)
+        if q is not None and scope.org_id and not scope.area_prefix and not scope.is_global:
+            q &= Q(done_at__isnull=False)
+        return q
 
     party = models.ForeignKey(Party, verbose_name=_("party"), on_delete=models.PROTECT, related_name="inspections")
     site = models.ForeignKey(Site, verbose_name=_("site"), null=True, blank=True, on_delete=models.SET_NULL,

@@ -199,7 +199,7 @@ def transfer_equipment(equipment, user, *, date, to_party=None, to_name: str = "
         raise ValidationError({"to_party": _("Name the new owner (a registered party or a name).")})
     with transaction.atomic():
         eq = Equipment.objects.select_for_update().get(pk=equipment.pk)
-        ensure_in_scope(eq, user, "change")
+        ensure_in_scope(eq, user, "change")          # the user may change it now…
         EquipmentTransfer(equipment=eq, date=date, from_party=eq.owner, to_party=to_party, to_name=to_name.strip(),
                           note=note).save(audit_message="equipment transferred")
         eq.owner = to_party
@@ -207,4 +207,6 @@ def transfer_equipment(equipment, user, *, date, to_party=None, to_name: str = "
             eq.area_code = to_party.area_code
             eq.site = None
         eq.save(audit_message="owner changed by transfer")
+        if to_party is not None and not Party.objects.restrict(user, "view").filter(pk=to_party.pk).exists():
+            raise PermissionDenied(_("The new owner is outside your scope."))   # …and sees where it goes
     return eq

@@ -437,3 +437,26 @@ def test_new_evidence_reopens_a_closed_alert(db):
     _store_hits([Hit("R28", "H", None, "eq1", "持有NMR，已转让给个人", evidence=("e1", "e2"))], reg, now)
     alert.refresh_from_db()
     assert (alert.status, alert.outcome) == ("new", "")
+
+
+def test_enterprises_see_neither_investigators_notes_nor_planned_inspections(world):
+    from precursors.algorithms.rules.base import Hit
+    from precursors.registry import Registry
+    from precursors.rules_service import _store_hits
+
+    _store_hits([Hit("R09", "M", PRODUCER, "k1", "台账差异", evidence=("e1",))], Registry.load(),
+                dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc))
+    alert = Alert.objects.get()
+    with acting_as(username="test"):
+        alert.note = "已通报治安大队，拟突击检查"
+        alert.save()
+        Inspection(party=world["producer"], planned_on=dt.date(2026, 9, 1)).save()
+        Inspection(party=world["producer"], done_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
+                   inspectors="王, 李", status="done").save()
+    ent = token_client(world["ent"])
+    row = ent.get("/api/precursors/alerts/").json()["results"][0]
+    assert "note" not in row and "assignee" not in row
+    office_row = token_client(world["city"]).get("/api/precursors/alerts/").json()["results"][0]
+    assert office_row["note"] == "已通报治安大队，拟突击检查"
+    assert [i["planned_on"] for i in ent.get("/api/precursors/inspections/").json()["results"]] == [None]
+    assert token_client(world["city"]).get("/api/precursors/inspections/").json()["count"] == 2
