@@ -13,30 +13,25 @@ from core.audit import log_access
 from core.models import AccessLog
 from utilities.excel import write_table
 
-from .algorithms.ledger import TAIZHANG_COLUMNS, ledger_from_index, month_periods
-from .algorithms.trace import LineageIndex, trace_event_from
-from .algorithms.transactions import ProductAttribute
-from .models import Event, Party
-from .registry import Registry, product_catalog
+from .algorithms.ledger import TAIZHANG_COLUMNS, build_ledger, flows_from_index, month_periods
+from .registry import product_catalog
 
 
 def ledger_rows(party_identifier: str, year: int) -> list[dict]:
-    """The party's ledger for a year. Only the party's own events and those naming it as counterparty are read."""
-    from .rules_service import stored_events
+    """The party's ledger for a year, from the platform's lineage index (so goods received in drums packed by the
+    seller are weighed from the seller's packing events), in kg of base substance."""
+    from .tracing import lineage_index
 
-    party = Party.objects.get(identifier=party_identifier)
-    reg = Registry.load()
     catalog = product_catalog()
-    index = LineageIndex(site_party=reg.site_party, densities=ProductAttribute(catalog, "density"),
-                         piece_mass=ProductAttribute(catalog, "piece_mass"))
-    index.add(trace_event_from(e) for e in stored_events(Event.objects.filter(party=party)))
-    factors = {code: f for code, f in catalog.salt_factor.items()}
+    index = lineage_index()
+    flows, counts = flows_from_index(index)
+    flows = [f for f in flows if f.party == party_identifier]
+    counts = [c for c in counts if c.party == party_identifier]
     substance_of = lambda cls: (catalog.product(cls).substance if cls and catalog.product(cls) else None)  # noqa
-    rows = ledger_from_index(index, month_periods(year, 1, 12), substance_of=substance_of, salt_to_base=factors)
+    rows = build_ledger(flows, month_periods(year, 1, 12), counts, substance_of=substance_of,
+                        salt_to_base=dict(catalog.salt_factor))
     out = []
     for r in rows:
-        if r.party != party_identifier:
-            continue
         d = r.as_taizhang()
         d["gap_alarm"], d["negative_stock"] = r.gap_alarm, r.negative_stock
         out.append(d)

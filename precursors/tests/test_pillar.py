@@ -460,3 +460,12 @@ def test_enterprises_see_neither_investigators_notes_nor_planned_inspections(wor
     assert office_row["note"] == "已通报治安大队，拟突击检查"
     assert [i["planned_on"] for i in ent.get("/api/precursors/inspections/").json()["results"]] == [None]
     assert token_client(world["city"]).get("/api/precursors/inspections/").json()["count"] == 2
+
+
+def test_the_ledger_weighs_drums_from_the_sellers_packing_events(world):
+    from precursors.ledger_service import ledger_rows
+
+    post(token_client(world["city"]), chain())
+    rows = [r for r in ledger_rows(TRADER, 2026) if r["in_purchase"]]
+    assert rows and rows[0]["substance"] == "C3-02"
+    assert sum(r["in_purchase"] for r in rows) == pytest.approx(790.0, abs=0.5)     # four 250 L drums of acetone
