@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -30,6 +32,7 @@ from .algorithms.transactions import ext_list
 from .models import CaptureBatch, Event, EventEPC, EventRetraction, Party
 from .registry import Registry
 
+logger = logging.getLogger(__name__)
 CHUNK = 900   # SQLite's default limit is 999 host parameters per statement
 
 
@@ -164,8 +167,14 @@ def _capture(doc, *, user, party, channel, run_rules, registry) -> CaptureResult
         from .rules_service import capture_check
 
         new = set(result.new_keys)
-        result.flags = capture_check([ev for ev, *_ in payloads if (ev.event_id, False) in new
-                                      and ev.error_declaration is None], reg)
+        try:
+            result.flags = capture_check([ev for ev, *_ in payloads if (ev.event_id, False) in new
+                                          and ev.error_declaration is None], reg)
+        except Exception:      # the events are stored: a rule failure must not turn the capture into an error
+            logger.exception("capture-time rules failed for capture %s", result.batch.pk)
+            result.flags = [{"rule": "-", "severity": "", "blocked": False, "party": None, "event_ids": [],
+                             "message": _("The capture-time rules could not run; the nightly run will check these "
+                                          "events.")}]
         if result.flags:
             CaptureBatch.objects.filter(pk=result.batch.pk).update(flags=result.flags)
     return result

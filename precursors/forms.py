@@ -86,6 +86,22 @@ class RuleParameterForm(forms.ModelForm):
             raise forms.ValidationError(_("No rule reads a parameter of this name."))
         return name
 
+    def clean(self):
+        """The value must have the shape of the rule's default (a number, a list, a mapping…): a wrong shape
+        would break the rule for every capture."""
+        from .algorithms.rules import PARAMS
+
+        cleaned = super().clean()
+        spec, value = PARAMS.get(cleaned.get("name") or ""), cleaned.get("value")
+        if spec is not None and value is not None and spec.default is not None:
+            kinds = {bool: (bool,), int: (int, float), float: (int, float), str: (str,), list: (list,),
+                     tuple: (list,), dict: (dict,)}
+            wanted = kinds.get(type(spec.default), (type(spec.default),))
+            if isinstance(value, bool) and bool not in wanted or not isinstance(value, wanted):
+                self.add_error("value", _("Expected a value like the rule's default: %(default)s")
+                               % {"default": json.dumps(spec.default, ensure_ascii=False, default=list)})
+        return cleaned
+
 
 class AlertHandleForm(forms.ModelForm):
     note_add = forms.CharField(label=_("add a note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -469,3 +469,16 @@ def test_the_ledger_weighs_drums_from_the_sellers_packing_events(world):
     rows = [r for r in ledger_rows(TRADER, 2026) if r["in_purchase"]]
     assert rows and rows[0]["substance"] == "C3-02"
     assert sum(r["in_purchase"] for r in rows) == pytest.approx(790.0, abs=0.5)     # four 250 L drums of acetone
+
+
+def test_a_rule_parameter_of_the_wrong_shape_is_refused(world, client):
+    from precursors.models import RuleParameter
+
+    office = login_client(client, world["city"])
+    bad = office.post("/precursors/parameters/add/", {"name": "forbidden_payment_methods", "value": "5",
+                                                      "effective_from": "2026-01-01"})
+    assert bad.status_code == 400 and not RuleParameter.objects.exists()
+    ok = office.post("/precursors/parameters/add/", {"name": "forbidden_payment_methods",
+                                                     "value": '["cash", "in_kind", "crypto"]',
+                                                     "effective_from": "2026-01-01"})
+    assert ok.status_code == 302 and RuleParameter.objects.get().value == ["cash", "in_kind", "crypto"]
