@@ -40,6 +40,22 @@ def put_instrument_in_use(row) -> None:
         row.save(audit_message="put in use")
 
 
+def level_label(level: str) -> str:
+    """How a level is shown (issue 4 §6: display labels from configuration): the labels of the instrument in use
+    (``"labels": {"high": "红", …}`` in its definition), else the scheme named by JINDU_RISK_LABELS (zh, colour,
+    abc, en), else the level's own name."""
+    from django.conf import settings
+
+    from .choices import RiskLevel
+
+    if not level:
+        return ""
+    labels = instrument_in_use().get("labels") or risk.LABEL_SCHEMES.get(getattr(settings, "JINDU_RISK_LABELS", ""))
+    if labels and level in labels:
+        return labels[level]
+    return str(RiskLevel(level).label) if level in RiskLevel.values else level
+
+
 def factor_choices(instrument=None):
     """(code, label, options) for the assessment form."""
     instrument = instrument or instrument_in_use()

@@ -21,6 +21,7 @@ from core.views import generic
 
 from . import choices, filtersets, forms, models, services, tables
 from .choices import COMMUNITY_KINDS
+from .risk_service import level_label
 
 
 def _require(request, model, action="view"):
@@ -101,7 +102,7 @@ def _timeline(person, user):
                       else _("report due %(due)s") % {"due": task.due_on}, ""))
     if user.sees_section("risk"):
         for a in person.assessments.all():
-            items.append((a.assessed_on, "risk", _("Risk: %(level)s") % {"level": choices.RiskLevel(a.level).label},
+            items.append((a.assessed_on, "risk", _("Risk: %(level)s") % {"level": level_label(a.level)},
                           _("next review %(on)s") % {"on": a.next_review_on}, ""))
     for tr in person.transfers.all():
         items.append((tr.requested_on, "transfer", _("Transfer %(from)s → %(to)s") % {
@@ -160,6 +161,7 @@ def person_detail(request, pk):
         "may_unmask": can_unmask(user, person),
         "may_change": models.Person.objects.restrict(user, "change").filter(pk=pk).exists(),
         "sees_tests": user.sees_section("tests"), "sees_risk": user.sees_section("risk"),
+        "risk_label": level_label(person.risk_level) if user.sees_section("risk") else "",
         "sees_assistance": user.sees_section("assistance"), "sees_police_notes": user.sees_section("police_notes"),
         "children": person.children.all() if user.sees_section("assistance") else [],
         "documents": models.CaseDocument.objects.restrict(user, "view").filter(person=person),

@@ -253,6 +253,8 @@ LOGGING = {
 JINDU_DEMO_PASSWORD = os.environ.get("JINDU_DEMO_PASSWORD", "Jindu@2026demo")
 JINDU_CITY_CODE = os.environ.get("JINDU_CITY_CODE", "320500")
 JINDU_BREAK_GLASS_HOURS = env_int("JINDU_BREAK_GLASS_HOURS", 3)
+# how risk levels are shown when the instrument in use has no "labels": zh (高/中/低), colour (红/黄/蓝), abc, en
+JINDU_RISK_LABELS = os.environ.get("JINDU_RISK_LABELS", "colour")
 JINDU_BASE_URL = os.environ.get("JINDU_BASE_URL", "http://127.0.0.1:8000")
 
 # E-mail reminders: the intranet's SMTP relay when JINDU_EMAIL_HOST is set; otherwise each message is written as a

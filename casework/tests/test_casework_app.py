@@ -1235,3 +1235,20 @@ def test_the_city_plans_aftercare_with_its_own_policy_rows(client, person):
     kinds = sorted(set(measure.planned_events.values_list("kind", flat=True)))
     assert kinds == ["home_visit", "test"]
     assert measure.planned_events.filter(kind="test").count() == 12
+
+
+def test_risk_levels_are_shown_with_the_configured_labels(client, person, worker, settings):
+    from casework.risk_service import assess, level_label, put_instrument_in_use
+
+    settings.JINDU_RISK_LABELS = "colour"
+    assert level_label("high") == "红" and level_label("low") == "蓝"
+    with acting_as(username="test"):
+        row = models.RiskInstrument(code="SZ", version="1", definition={
+            "thresholds": {"high": 10, "medium": 5}, "labels": {"high": "A类", "medium": "B类", "low": "C类"},
+            "factors": [{"code": "injection", "label": "注射吸毒", "type": "flag", "points": 10}]})
+        row.save()
+        put_instrument_in_use(row)
+    assert level_label("high") == "A类"
+    assess(person, factors={"injection": "1"}, user=worker)
+    login_client(client, worker)
+    assert "A类" in client.get(f"/casework/persons/{person.pk}/").content.decode()
