@@ -236,10 +236,15 @@ def _merge(facts: F.Facts, ex) -> None:
 
 
 def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = None) -> dict:
-    """The full run. Returns counts: hits, alerts created, alerts refreshed."""
-    facts = build_facts(as_of)
-    hits = rules.run(facts, rule_ids)
-    created, refreshed = _store_hits(hits, Registry.load(), facts.as_of)
+    """The full run. Returns counts: hits, alerts created, alerts refreshed. The cyclic garbage collector is paused
+    for the run: it builds millions of small acyclic objects that the collector would scan again and again (a third
+    of the run time at 1,000,000 events); reference counting frees them."""
+    from .capture import _gc_paused
+
+    with _gc_paused():
+        facts = build_facts(as_of)
+        hits = rules.run(facts, rule_ids)
+        created, refreshed = _store_hits(hits, Registry.load(), facts.as_of)
     return {"hits": len(hits), "created": created, "refreshed": refreshed,
             "transactions": len(facts.transactions), "events_rules": sorted({h.rule_id for h in hits})}
 
