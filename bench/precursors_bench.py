@@ -768,7 +768,7 @@ def run(args):
             note(f"loaded {captured:,} events; last document {size / elapsed:,.0f} events/s; "
                  f"RSS {rss_mb():,.0f} MB; elapsed {time.perf_counter() - started:,.0f} s")
     n_epc = EventEPC.objects.count()
-    print(f"--- 1. capture", flush=True)
+    print("--- 1. capture", flush=True)
     raw_rate, raw_epc_rate, epc_per_event = raw_insert_baseline(baseline_batch)
     rate_first = statistics.median(s / e for s, e, *_ in first)
     line(f"capture, schema-validated, docs of {args.doc_size:,} (median)", rate_first, "events/s", 20_000,
@@ -800,7 +800,7 @@ def run(args):
              f"event + EPC-index rows into the live tables at that size, rolled back: "
              f"{raw_insert_at_scale(last_batch):,.0f} events/s")
 
-    print(f"--- 2. trace", flush=True)
+    print("--- 2. trace", flush=True)
     doc_last = None
     if last_doc is not None:
         doc_last = last_doc[0]
@@ -824,7 +824,7 @@ def run(args):
     line("trace index one-off build from the database", tr["build"], "s", None,
          "", 0)
 
-    print(f"--- 3. full rule run", flush=True)
+    print("--- 3. full rule run", flush=True)
     total, parts, result, read, n_read, rss0, rss1 = profiled(args.profile, "rules", bench_rules)
     line(f"full rule run R01–R31 over {n_read:,} events", total, "s", 60,
          "read + JSON-decode every stored event", read)
@@ -834,7 +834,7 @@ def run(args):
          f"({result['created']:,} new alerts); RSS {rss0:,.0f} -> {rss1:,.0f} MB")
     note("alerts by rule: " + ", ".join(f"{k} {v:,}" for k, v in hits_by_rule().items()))
 
-    print(f"--- 4. memory", flush=True)
+    print("--- 4. memory", flush=True)
     line("peak memory (ru_maxrss), whole run", peak_mb(), "MB", 1024, "", 0)
     print(f"total wall time {time.perf_counter() - started:,.0f} s; load average now {os.getloadavg()[0]:.2f} "
           f"(1 min; other processes on the machine inflate wall times)", flush=True)
