@@ -17,7 +17,11 @@ from .models import Event, EventRetraction
 from .registry import Registry, product_catalog
 
 _lock = threading.Lock()
-_state: dict = {"index": None, "last_pk": 0, "last_id": None, "retractions": 0}
+_state: dict = {"index": None, "last_pk": 0, "last_id": None, "retractions": 0, "recent": set()}
+#: PostgreSQL hands out ids when rows are inserted, not when they commit: a capture that commits after a later one
+#: leaves a lower id behind the watermark. The ids of the last TRAIL rows are re-checked on each refresh (an
+#: index-only range query) and any that appeared late are added.
+TRAIL = 5000
 
 
 def _new_index() -> LineageIndex:
@@ -38,19 +42,28 @@ def lineage_index(refresh: bool = True) -> LineageIndex:
         gone = _state["last_pk"] and not Event.objects.filter(pk=_state["last_pk"],
                                                               event_id=_state["last_id"]).exists()
         if _state["index"] is None or n_retractions != _state["retractions"] or gone:
-            _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions)
+            _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions, recent=set())
         if refresh or _state["last_pk"] == 0:
             last = Event.objects.order_by("-pk").values_list("pk", "event_id").first()
             if last and last[0] > _state["last_pk"]:
-                qs = Event.objects.filter(pk__gt=_state["last_pk"], pk__lte=last[0])
+                low = _state["last_pk"]
+                window = set(Event.objects.filter(pk__gt=max(0, low - TRAIL), pk__lte=low)
+                             .values_list("pk", flat=True)) if low else set()
+                late = window - _state["recent"]
+                qs = Event.objects.filter(pk__gt=low, pk__lte=last[0])
+                if late:
+                    qs = Event.objects.filter(pk__in=late) | qs
+                added = list(qs.values_list("pk", flat=True))
                 _state["index"].add(trace_event_from(e) for e in stored_events(qs))
                 _state["last_pk"], _state["last_id"] = last
+                recent = (window | set(added))
+                _state["recent"] = {pk for pk in recent if pk > last[0] - TRAIL}
         return _state["index"]
 
 
 def reset() -> None:
     with _lock:
-        _state.update(index=None, last_pk=0, last_id=None, retractions=0)
+        _state.update(index=None, last_pk=0, last_id=None, retractions=0, recent=set())
 
 
 def trace(seed: str, *, direction: str = "back", kind: str | None = None, max_hops: int = 50) -> dict:

@@ -6,10 +6,24 @@ from .. import models
 
 
 class _PartyRef(serializers.SlugRelatedField):
+    """A party named by its identifier, among the parties the caller may see (an unknown and an out-of-scope
+    identifier get the same answer)."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "identifier")
         kwargs.setdefault("queryset", models.Party.objects.all())
         super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        qs = super().get_queryset()
+        return qs.restrict(request.user, "view") if request is not None else qs.none()
+
+
+class _SiteRef(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        request = self.context.get("request")
+        return models.Site.objects.restrict(request.user, "view") if request is not None else models.Site.objects.none()
 
 
 class PartySerializer(BaseModelSerializer):
@@ -84,6 +98,7 @@ class AlertActionSerializer(serializers.Serializer):
 
 class InspectionSerializer(BaseModelSerializer):
     party = _PartyRef()
+    site = _SiteRef(required=False, allow_null=True)
 
     class Meta:
         model = models.Inspection
@@ -93,6 +108,7 @@ class InspectionSerializer(BaseModelSerializer):
 
 class EquipmentSerializer(BaseModelSerializer):
     owner = _PartyRef(required=False, allow_null=True)
+    site = _SiteRef(required=False, allow_null=True)
 
     class Meta:
         model = models.Equipment
