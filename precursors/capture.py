@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-import logging
-
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
