@@ -19,7 +19,7 @@ from core.permissions import ensure_in_scope, model_perm
 from core.unmask import can_unmask
 from core.views import generic
 
-from . import choices, filtersets, forms, models, services, tables
+from . import filtersets, forms, models, services, tables
 from .choices import COMMUNITY_KINDS
 from .risk_service import level_label
 
