@@ -6,16 +6,16 @@
 
 Builds a throw-away SQLite database (a temporary JINDU_VAR_DIR, like the other benchmarks, removed at the end
 unless --keep-db; the baselines read SQLite's catalogue, so the script is SQLite only) with a registry of 300
-parties in Suzhou (sites, product mappings, trade and quarterly purchase filings), then captures a synthetic but realistic supply network as EPCIS 2.0 documents through
-``precursors.capture.capture`` (schema validation, normalisation, insert, EPC index, audit), exactly as the API
-does. Not part of the test suite. Targets:
+parties in Suzhou (sites, product mappings, trade and quarterly purchase filings), then captures a synthetic but
+realistic supply network as EPCIS 2.0 documents through ``precursors.capture.capture`` (schema validation,
+normalisation, insert, EPC index, audit), exactly as the API does. Not part of the test suite. Targets:
 
 1. capture ≥ 20,000 events/s in batch documents, schema-validated — vs a raw indexed ``executemany`` of the same
    event rows into an equivalent table; also with the capture-time rules on, and the sustained rate over the load;
 2. 10-hop back-trace over 1,000,000 events ≤ 20 ms median (warm index; its one-off build from the database is
    reported apart) — vs a plain ``WITH RECURSIVE`` query over the EPC index on the same seeds;
 3. full rule run (R01–R31) over 1,000,000 events ≤ 60 s — vs reading and JSON-decoding the stored events;
-4. peak memory (ru_maxrss) ≤ 1 GiB for the whole run.
+4. peak memory (RSS high-water mark, also given per phase) ≤ 1 GiB for the whole run.
 """
 
 import argparse
@@ -50,17 +50,18 @@ def code_version():
 
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, env=env, timeout=10).stdout.strip()
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=False,
+                              capture_output=True, text=True, env=env, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "precursors"],
-                               capture_output=True, text=True, env=env, timeout=10).stdout.strip()
+                               check=False, capture_output=True, text=True, env=env, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (head or "unknown") + ("+dirty" if dirty else "")
 
 
 def setup_django():
-    os.environ.setdefault("JINDU_VAR_DIR", tempfile.mkdtemp(prefix="jindu-bench-pc-"))
+    if "JINDU_VAR_DIR" not in os.environ:
+        os.environ["JINDU_VAR_DIR"] = tempfile.mkdtemp(prefix="jindu-bench-pc-")
     os.environ["DJANGO_SETTINGS_MODULE"] = "jindu.settings"
     os.environ["JINDU_JOBS_IMMEDIATE"] = "1"
     import django
@@ -109,6 +110,21 @@ def rss_mb():
 
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+PHASE_PEAKS = {}
+
+
+def end_phase(name):
+    """Record the peak RSS since the previous phase ended (VmHWM), then reset it (Linux /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/status") as f:
+            hwm = next(int(row.split()[1]) / 1024 for row in f if row.startswith("VmHWM:"))
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except (OSError, StopIteration):
+        hwm = peak_mb()
+    PHASE_PEAKS[name] = hwm
 
 
 _GC = {"total": 0.0, "start": 0.0}
@@ -174,9 +190,10 @@ def build_registry(n_parties=300, n_producers=10, seed=3):
         need = {sub: 1_000_000.0 for _i, sub, _u, _d in PRODUCTS}     # declared annual requirement (R13, R16)
         for i in range(n_parties):
             kinds = ["producer", "trader"] if i < n_producers else (["trader"] if i % 3 == 0 else ["trader", "user"])
-            parties.append(Party(identifier=world.pgln[i], name=f"基准化工{i:03d}有限公司", area_code=rng.choice(streets),
-                                 kinds=kinds, industry="", registered_on=dt.date(2010, 1, 1) + dt.timedelta(i),
-                                 country="CN", declared_annual_kg=need))
+            parties.append(Party(identifier=world.pgln[i], name=f"基准化工{i:03d}有限公司",
+                                 area_code=rng.choice(streets), kinds=kinds, industry="",
+                                 registered_on=dt.date(2010, 1, 1) + dt.timedelta(i), country="CN",
+                                 declared_annual_kg=need))
         Party.objects.bulk_create(parties, batch_size=500)
         pk = dict(Party.objects.values_list("identifier", "pk"))
         area = dict(Party.objects.values_list("identifier", "area_code"))
@@ -339,7 +356,8 @@ def network_events(world, n_events, seed=0, chains_out=None, sequential_ids=Fals
                 new_lot = f"{prefix}B{c:07d}"
                 t += dt.timedelta(hours=2)
                 yield ev({"type": "TransformationEvent", "bizStep": "creating_class_instance", "disposition": "active",
-                          "inputQuantityList": _q(lot, q, uom), "outputQuantityList": _q(new_lot, round(q * .8, 3), uom),
+                          "inputQuantityList": _q(lot, q, uom),
+                          "outputQuantityList": _q(new_lot, round(q * .8, 3), uom),
                           "readPoint": {"id": dock[h]}, "bizLocation": {"id": sg[h]}}, t), None
                 lot, q = new_lot, round(q * 0.8, 3)
             if rng.random() < 0.05:
@@ -752,7 +770,7 @@ def run(args):
             tracing.lineage_index()                 # the web process holds a warm index; build it first
             note(f"trace index warmed over {captured:,} events in {time.perf_counter() - t0:.2f} s (not counted)")
         if args.profile and i == 1:
-            elapsed, result = profiled(args.profile, "capture", lambda: capture_doc(world, doc, False))
+            elapsed, result = profiled(args.profile, "capture", lambda doc=doc: capture_doc(world, doc, False))
         else:
             elapsed, result = capture_doc(world, doc, with_rules)
         if i == 1:
@@ -768,6 +786,7 @@ def run(args):
             note(f"loaded {captured:,} events; last document {size / elapsed:,.0f} events/s; "
                  f"RSS {rss_mb():,.0f} MB; elapsed {time.perf_counter() - started:,.0f} s")
     n_epc = EventEPC.objects.count()
+    end_phase("load (capture)")
     print("--- 1. capture", flush=True)
     raw_rate, raw_epc_rate, epc_per_event = raw_insert_baseline(baseline_batch)
     rate_first = statistics.median(s / e for s, e, *_ in first)
@@ -824,18 +843,22 @@ def run(args):
     line("trace index one-off build from the database", tr["build"], "s", None,
          "", 0)
 
+    end_phase("trace (index build + traces)")
     print("--- 3. full rule run", flush=True)
     total, parts, result, read, n_read, rss0, rss1 = profiled(args.profile, "rules", bench_rules)
     line(f"full rule run R01–R31 over {n_read:,} events", total, "s", 60,
          "read + JSON-decode every stored event", read)
     note(f"build_facts {parts.get('build_facts', 0):.1f} s, rules {parts.get('rules', 0):.1f} s, storing alerts "
          f"{parts.get('_store_hits', 0):.1f} s (garbage collector pauses within these: {parts['gc']:.1f} s); "
-         f"peak RSS {peak_mb():,.0f} MB; {result['transactions']:,} transactions, {result['hits']:,} hits "
+         f"{result['transactions']:,} transactions, {result['hits']:,} hits "
          f"({result['created']:,} new alerts); RSS {rss0:,.0f} -> {rss1:,.0f} MB")
     note("alerts by rule: " + ", ".join(f"{k} {v:,}" for k, v in hits_by_rule().items()))
 
     print("--- 4. memory", flush=True)
-    line("peak memory (ru_maxrss), whole run", peak_mb(), "MB", 1024, "", 0)
+    end_phase("full rule run")
+    line("peak memory (RSS high-water mark), whole run", max(peak_mb(), *PHASE_PEAKS.values()), "MB", 1024, "",
+         0)
+    note("peak RSS by phase: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in PHASE_PEAKS.items()))
     print(f"total wall time {time.perf_counter() - started:,.0f} s; load average now {os.getloadavg()[0]:.2f} "
           f"(1 min; other processes on the machine inflate wall times)", flush=True)
     if code_version() != version:
