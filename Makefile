@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo worker bench messages clean ci
+.PHONY: run test install migrate demo worker bench bench-precursors messages clean ci
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -38,6 +38,10 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+
+## The precursor pillar's figures at 1,000,000 events (several minutes; `EVENTS=20000` for a smoke run).
+bench-precursors: install
+	$(PY) bench/precursors_bench.py --events $${EVENTS:-1000000}
 	$(PY) bench/monitoring.py
 	$(PY) bench/casework.py
 
