@@ -38,12 +38,12 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/monitoring.py
+	$(PY) bench/casework.py
 
 ## The precursor pillar's figures at 1,000,000 events (several minutes; `EVENTS=20000` for a smoke run).
 bench-precursors: install
 	$(PY) bench/precursors_bench.py --events $${EVENTS:-1000000}
-	$(PY) bench/monitoring.py
-	$(PY) bench/casework.py
 
 messages: install
 	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var \
