@@ -162,6 +162,10 @@ def _prior_permit_use(facts: F.Facts, reg: Registry, current: set[str]) -> None:
     if not cited:
         return
     earlier = Event.objects.filter(epcs__role="a", epcs__epc__in=cited).exclude(event_id__in=current).distinct()
+    starts = [facts.authorizations[p].valid_from for p in cited]
+    if all(starts):        # a permit is drawn on only while valid: read no further back than the earliest start
+        first = min(starts)
+        earlier = earlier.filter(event_time__gte=dt.datetime(first.year, first.month, first.day, tzinfo=CST))
     from .tracing import lineage_index
 
     prior = reg.extractor(index=lineage_index(refresh=False)).extract(list(stored_events(earlier)))

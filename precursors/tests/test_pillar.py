@@ -526,3 +526,23 @@ def test_api_related_fields_only_accept_parties_in_scope(world, orgs):
         outside.json()["holder"][0].replace("6909999.00077", "X")
     inside = api.post("/api/precursors/authorizations/", {**body, "holder": TRADER}, format="json")
     assert inside.status_code == 201, inside.json()
+
+
+def test_capture_counts_earlier_uses_of_a_capped_permit(world):
+    with acting_as(username="test"):
+        Authorization(number="PUR-CAP-1", type="purchase_filing", holder=world["trader"],
+                      counterparty=world["producer"], substances={"C3-02": 500}, valid_from=dt.date(2026, 1, 1),
+                      valid_to=dt.date(2026, 12, 31)).save()
+    client = token_client(world["city"])
+
+    def sale(n, hour):
+        return doc(ev({"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                       "quantityList": [{"epcClass": LOT, "quantity": 300 / 0.79, "uom": "LTR"}],
+                       "bizLocation": {"id": S_PROD}, **owning(PRODUCER, TRADER)}, f"04-0{n}T{hour}:00",
+                      eventID=f"urn:uuid:50000000-0000-4000-8000-00000000000{n}",
+                      **{"jindu:permitNo": "PUR-CAP-1", "jindu:paymentMethod": "transfer"}))
+
+    first = post(client, sale(1, "08")).json()
+    assert not [f for f in first["flags"] if f["rule"] == "R04"]
+    second = post(client, sale(2, "09")).json()                       # 600 kg drawn on a 500 kg filing
+    assert [f["rule"] for f in second["flags"] if f["rule"] == "R04"] == ["R04"]
