@@ -48,12 +48,15 @@ class CaptureRefused(Exception):
 class CaptureResult:
     batch: CaptureBatch
     event_ids: list[str]
-    new_ids: list[str] = field(default_factory=list)
     new_keys: list[tuple[str, bool]] = field(default_factory=list)   # (eventID, is an error declaration)
     duplicate_ids: list[str] = field(default_factory=list)
     conflicting_ids: list[str] = field(default_factory=list)
     retracted_ids: list[str] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
+
+    @property
+    def new_ids(self) -> list[str]:
+        return [event_id for event_id, _declared in self.new_keys]
 
     def as_dict(self) -> dict:
         return {"capture_id": self.batch.pk, "events": len(self.event_ids), "new": len(self.new_ids),
@@ -80,7 +83,7 @@ def _serialise(ev: dict) -> tuple[bytes, str]:
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """A 10,000-event document makes ~10⁶ short-lived objects that the cyclic collector scans again and again
     (about a tenth of the capture time); reference counting frees them anyway, so pause it for the capture."""
     was_enabled = gc.isenabled()
@@ -94,7 +97,7 @@ def _gc_paused():
 
 def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_rules: bool = True,
             registry: Registry | None = None) -> CaptureResult:
-    with _gc_paused():
+    with gc_paused():
         return _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry)
 
 
@@ -152,7 +155,7 @@ def _capture(doc, *, user, party, channel, run_rules, registry) -> CaptureResult
     if errors:
         raise CaptureRefused(errors, status=403)
 
-    scope_area = user.scope_for("add").area_prefix
+    scope_area = scope.area_prefix
     payloads = []
     for ev, raw, owner in zip(events, raw_events, owners, strict=True):
         body = dict(raw)
@@ -205,20 +208,19 @@ def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_ti
                 prior = existing.get(ev.event_id) or seen.get(key)
                 if prior is None:
                     seen[key] = chash
-                    result.new_ids.append(ev.event_id)
                     result.new_keys.append(key)
                 elif prior == chash:
                     result.duplicate_ids.append(ev.event_id)
                 else:
                     result.conflicting_ids.append(ev.event_id)
         new = set(result.new_keys)
-        rows, first = [], {}
+        rows, written = [], set()
         rec = ops.adapt_datetimefield_value(record_time)
         for ev, owner, body, chash in payloads:
             key = (ev.event_id, ev.error_declaration is not None)
-            if key not in new or key in first:
+            if key not in new or key in written:
                 continue
-            first[key] = True
+            written.add(key)
             area = reg.party_area.get(owner or "", "") or (party.area_code if party else scope_area)
             rows.append((ev.event_id, ev.error_declaration is not None, chash, ev.type, ev.action or "",
                          ops.adapt_datetimefield_value(ev.event_time), rec, ev.biz_step or "", ev.disposition or "",

@@ -243,9 +243,9 @@ def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = Non
     """The full run. Returns counts: hits, alerts created, alerts refreshed. The cyclic garbage collector is paused
     for the run: it builds millions of small acyclic objects that the collector would scan again and again (a third
     of the run time at 1,000,000 events); reference counting frees them."""
-    from .capture import _gc_paused
+    from .capture import gc_paused
 
-    with _gc_paused():
+    with gc_paused():
         facts = build_facts(as_of)
         hits = rules.run(facts, rule_ids)
         created, refreshed = _store_hits(hits, Registry.load(), facts.as_of)

@@ -66,6 +66,11 @@ def reset() -> None:
         _state.update(index=None, last_pk=0, last_id=None, retractions=0, recent=set())
 
 
+def seed_visible(user, seed: str) -> bool:
+    """A trace starts only from an identifier (EPC, lot, waybill) named in events the user may see."""
+    return Event.objects.restrict(user, "view").filter(epcs__epc=seed).exists()
+
+
 def trace(seed: str, *, direction: str = "back", kind: str | None = None, max_hops: int = 50) -> dict:
     index = lineage_index()
     fn = back_trace if direction == "back" else forward_trace

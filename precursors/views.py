@@ -166,8 +166,7 @@ def trace_page(request):
     direction = request.GET.get("direction", "back")
     result, error = None, ""
     if seed:
-        visible = models.Event.objects.restrict(request.user, "view").filter(epcs__epc=seed).exists()
-        if not visible:
+        if not tracing.seed_visible(request.user, seed):
             error = _("No events you may see name this identifier.")
         else:
             kind = {"waybill": "biz_transaction"}.get(seed_kind, seed_kind)

@@ -123,17 +123,12 @@ class TraceView(APIView):
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         kind, seed = seeds[0]
-        if not _seed_visible(user, kind, seed):
+        if not tracing.seed_visible(user, seed):
             return Response({"detail": "No events you may see name this identifier."},
                             status=status.HTTP_404_NOT_FOUND)
         kind = {"waybill": "biz_transaction"}.get(kind, kind)
         result = tracing.trace(seed, direction=direction, kind=kind, max_hops=max_hops)
         return Response(tracing.visible_to(result, user))
-
-
-def _seed_visible(user, kind: str, seed: str) -> bool:
-    """An office sees any trace whose seed is in an event in its scope; an enterprise only from its own events."""
-    return models.Event.objects.restrict(user, "view").filter(epcs__epc=seed).exists()
 
 
 class CoverageView(APIView):

@@ -10,6 +10,7 @@ import json
 import openpyxl
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from conftest import login_client, make_user, token_client
 from core.context import acting_as
@@ -159,7 +160,6 @@ def test_trace_follows_packing_shipping_split_and_transformation(world):
 def test_full_rule_run_command_and_alert_inbox_api(world):
     client = token_client(world["city"])
     post(client, chain())
-    Alert.objects.all().delete() if False else None
     call_command("precursor_rules", "--rule", "R11", "--rule", "R01")
     r = client.get("/api/precursors/alerts/", {"rule": "R01"})
     assert r.status_code == 200
@@ -195,7 +195,7 @@ def test_three_doors_make_the_same_event(world):
     api = token_client(world["ent"])
     assert post(api, movement_document([row])).json()["new"] == 1
     # the web form with the same movement adds nothing: it is the same event (same content → same id)
-    web = login_client(__import__("django.test", fromlist=["Client"]).Client(), world["ent"])
+    web = login_client(Client(), world["ent"])
     r = web.post("/precursors/report/", {"party": world["producer"].pk, "kind": "sale", "time": "2026-04-01T09:30",
                                          "substance": "C3-02", "quantity_kg": "500", "counterparty": TRADER,
                                          "permit_no": "PUR-2026-001", "waybill_no": "W9",
@@ -282,7 +282,7 @@ def test_pages_render_for_office_and_enterprise(world, client):
     cov = token_client(world["city"]).get("/api/precursors/coverage/", {"year": insp.done_at.year}).json()
     assert cov["numerator"] == 1 and cov["denominator"] == 3
     # an enterprise sees its own file and not another's
-    ent = login_client(__import__("django.test", fromlist=["Client"]).Client(), world["ent"])
+    ent = login_client(Client(), world["ent"])
     assert ent.get(f"/precursors/parties/{world['producer'].pk}/").status_code == 200
     assert ent.get(f"/precursors/parties/{world['trader'].pk}/").status_code == 404
 
