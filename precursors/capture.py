@@ -182,79 +182,116 @@ def _capture(doc, *, user, party, channel, run_rules, registry) -> CaptureResult
     return result
 
 
-def _existing(ids: list[str], declared: bool) -> dict[str, str]:
+def _existing(keys: list[tuple[str, bool]]) -> dict[tuple[str, bool], str]:
+    """content hash of stored events by (eventID, is a declaration)."""
     found = {}
-    for i in range(0, len(ids), CHUNK):
-        chunk = ids[i:i + CHUNK]
-        found.update(Event.objects.filter(event_id__in=chunk, declared_error=declared)
-                     .values_list("event_id", "content_hash"))
+    for flag in (False, True):
+        ids = [event_id for event_id, declared in keys if declared is flag]
+        for i in range(0, len(ids), CHUNK):
+            found.update(((event_id, flag), chash) for event_id, chash in Event.objects.filter(
+                event_id__in=ids[i:i + CHUNK], declared_error=flag).values_list("event_id", "content_hash"))
     return found
 
 
+def _reserve_ids(cur, n: int) -> list[int]:
+    """Primary keys for ``n`` new events, taken before the insert so that the EPC-index rows can name their event
+    without reading the rows back. SQLite: the transaction holds the write lock from its start (IMMEDIATE), so
+    nothing else can take ids above the current maximum meanwhile; PostgreSQL: drawn from the table's sequence."""
+    table = Event._meta.db_table
+    if connection.vendor == "postgresql":
+        cur.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [n])
+        return [row[0] for row in cur.fetchall()]
+    cur.execute(f"SELECT MAX(id) FROM {table}")
+    top = cur.fetchone()[0] or 0
+    return list(range(top + 1, top + 1 + n))
+
+
+def _db_datetime():
+    """The adapter of datetimes to the database: SQLite stores naive UTC text (what Django's adapter makes, without
+    its per-call settings lookups, which show at 10,000 events); other backends take the datetime."""
+    if connection.vendor == "sqlite":
+        return lambda t: t.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    return connection.ops.adapt_datetimefield_value
+
+
+def _epc_rows(pk: int, ev) -> list[tuple]:
+    """The EPC-index rows of one event (see ``EventEPC`` for the roles)."""
+    rows = [(pk, v, role) for role, values in (("e", ev.epc_list), ("c", ev.child_epcs), ("i", ev.input_epc_list),
+                                                ("o", ev.output_epc_list)) for v in values]
+    if ev.parent_id:
+        rows.append((pk, ev.parent_id, "p"))
+    rows.extend((pk, v, "b") for _, v in ev.biz_transaction_list)
+    rows.extend((pk, v, "b") for v in ext_list(ev.extensions, "waybill"))
+    rows.extend((pk, v, "a") for v in ext_list(ev.extensions, "permit"))
+    for role, qs in (("q", ev.quantity_list), ("cq", ev.child_quantity_list), ("iq", ev.input_quantity_list),
+                     ("oq", ev.output_quantity_list)):
+        rows.extend((pk, q.epc_class, role) for q in qs)
+    return rows
+
+
+EVENT_COLUMNS = ("id", "event_id", "declared_error", "content_hash", "event_type", "action", "event_time",
+                 "record_time", "biz_step", "disposition", "read_point", "biz_location", "party_id", "area_code",
+                 "batch_id", "raw")
+
+
 def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_time, scope_area) -> CaptureResult:
-    ops = connection.ops
     with transaction.atomic():
         batch = CaptureBatch.objects.create(
             channel=channel, user=user, party=party, area_code=(party.area_code if party else scope_area)[:15],
             document_sm3=sm3_hex(doc_bytes), context=doc_ctx, n_events=len(payloads))
         result = CaptureResult(batch=batch, event_ids=[p[0].event_id for p in payloads])
-        plain = [p for p in payloads if p[0].error_declaration is None]
-        declared = [p for p in payloads if p[0].error_declaration is not None]
-        seen: dict[tuple[str, bool], str] = {}
-        for group, flag in ((plain, False), (declared, True)):
-            existing = _existing([p[0].event_id for p in group], flag)
-            for ev, owner, body, chash in group:
-                key = (ev.event_id, flag)
-                prior = existing.get(ev.event_id) or seen.get(key)
-                if prior is None:
-                    seen[key] = chash
-                    result.new_keys.append(key)
-                elif prior == chash:
-                    result.duplicate_ids.append(ev.event_id)
-                else:
-                    result.conflicting_ids.append(ev.event_id)
-        new = set(result.new_keys)
-        rows, written = [], set()
-        rec = ops.adapt_datetimefield_value(record_time)
-        for ev, owner, body, chash in payloads:
+        # an eventID repeated within the document: the first occurrence is the one stored
+        first: dict[tuple[str, bool], str] = {}
+        candidates, repeats = [], []
+        for p in payloads:
+            ev, chash = p[0], p[3]
             key = (ev.event_id, ev.error_declaration is not None)
-            if key not in new or key in written:
-                continue
-            written.add(key)
-            area = reg.party_area.get(owner or "", "") or (party.area_code if party else scope_area)
-            rows.append((ev.event_id, ev.error_declaration is not None, chash, ev.type, ev.action or "",
-                         ops.adapt_datetimefield_value(ev.event_time), rec, ev.biz_step or "", ev.disposition or "",
-                         ev.read_point or "", ev.biz_location or "", reg.party_pk.get(owner or ""), area[:15],
-                         batch.pk, body.decode()))
+            if key in first:
+                repeats.append((key, chash))
+            else:
+                first[key] = chash
+                candidates.append((key, p))
+        default_area = party.area_code if party else scope_area
+        db_time = _db_datetime()
+        rec = db_time(record_time)
         table = Event._meta.db_table
-        cols = ("event_id", "declared_error", "content_hash", "event_type", "action", "event_time", "record_time",
-                "biz_step", "disposition", "read_point", "biz_location", "party_id", "area_code", "batch_id", "raw")
         with connection.cursor() as cur:
+            pks = _reserve_ids(cur, len(candidates)) if candidates else []
+            rows = []
+            for pk, (key, (ev, owner, body, chash)) in zip(pks, candidates, strict=True):
+                area = reg.party_area.get(owner or "", "") or default_area
+                rows.append((pk, ev.event_id, key[1], chash, ev.type, ev.action or "", db_time(ev.event_time), rec,
+                             ev.biz_step or "", ev.disposition or "", ev.read_point or "", ev.biz_location or "",
+                             reg.party_pk.get(owner or ""), area[:15], batch.pk, body.decode()))
+            # an eventID already stored is skipped by the unique constraint rather than looked up beforehand: a
+            # re-sent document is the exception, and then the skipped rows are sorted into duplicates and conflicts
+            inserted = 0
             if rows:
-                cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
-                                rows)
-            pk_of = {(eid, declared): pk for eid, declared, pk in Event.objects.filter(batch=batch).values_list(
-                "event_id", "declared_error", "pk")} if rows else {}
+                cur.executemany(f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES "
+                                f"({', '.join(['%s'] * len(EVENT_COLUMNS))}) ON CONFLICT DO NOTHING", rows)
+                inserted = cur.rowcount
+            landed, stored_before = set(pks), {}
+            if inserted != len(rows):
+                cur.execute(f"SELECT id FROM {table} WHERE id BETWEEN %s AND %s AND batch_id = %s",
+                            [min(pks), max(pks), batch.pk])
+                landed = {row[0] for row in cur.fetchall()}
+                stored_before = _existing([key for pk, (key, _p) in zip(pks, candidates) if pk not in landed])
             epc_rows = []
-            for ev, *_ in payloads:
-                # a declaration is indexed too: queries answer with the declared form of a corrected event
-                pk = pk_of.pop((ev.event_id, ev.error_declaration is not None), None)
-                if pk is None:
-                    continue
-                for role, values in (("e", ev.epc_list), ("c", ev.child_epcs), ("i", ev.input_epc_list),
-                                     ("o", ev.output_epc_list)):
-                    epc_rows.extend((pk, v, role) for v in values)
-                if ev.parent_id:
-                    epc_rows.append((pk, ev.parent_id, "p"))
-                epc_rows.extend((pk, v, "b") for _, v in ev.biz_transaction_list)
-                epc_rows.extend((pk, v, "b") for v in ext_list(ev.extensions, "waybill"))
-                epc_rows.extend((pk, v, "a") for v in ext_list(ev.extensions, "permit"))
-                for role, qs in (("q", ev.quantity_list), ("cq", ev.child_quantity_list),
-                                 ("iq", ev.input_quantity_list), ("oq", ev.output_quantity_list)):
-                    epc_rows.extend((pk, q.epc_class, role) for q in qs)
+            for pk, (key, (ev, _owner, _body, chash)) in zip(pks, candidates):
+                if pk in landed:
+                    result.new_keys.append(key)
+                    # a declaration is indexed too: queries answer with the declared form of a corrected event
+                    epc_rows.extend(_epc_rows(pk, ev))
+                elif stored_before.get(key) == chash:
+                    result.duplicate_ids.append(key[0])
+                else:
+                    result.conflicting_ids.append(key[0])
+            for key, chash in repeats:
+                (result.duplicate_ids if first[key] == chash else result.conflicting_ids).append(key[0])
             if epc_rows:
                 cur.executemany(f"INSERT INTO {EventEPC._meta.db_table} (event_id, epc, role) VALUES (%s, %s, %s)",
                                 epc_rows)
+        new = set(result.new_keys)
         for ev, *_ in payloads:
             ed = ev.error_declaration
             if ed is None or (ev.event_id, True) not in new:

@@ -63,6 +63,35 @@ def test_every_gs1_example_is_captured_and_queried_back(office):
     assert len(conflicting) <= 3
 
 
+def test_partly_known_document_sorts_new_duplicate_and_conflicting_events(office):
+    """A document mixing stored and new eventIDs (and repeating one) stores only the new ones, with their EPC
+    index, and names each of the others as a duplicate (same content) or a conflict (different content)."""
+    client = token_client(office)
+    doc = epcis.load_example("Example_9.6.1-ObjectEvent.jsonld")
+    events = doc["epcisBody"]["eventList"]
+    assert len(events) >= 2
+    post(client, doc)
+    stored_raw = Event.objects.get(event_id=events[1]["eventID"]).raw
+    mixed = copy.deepcopy(doc)
+    body = mixed["epcisBody"]["eventList"]
+    body[1]["disposition"] = "damaged"                     # same id, different content
+    fresh = copy.deepcopy(events[0])
+    fresh["eventID"] = "urn:uuid:4b1d7c8e-0000-4000-8000-00000000f00d"
+    fresh["epcList"] = ["urn:epc:id:sgtin:0614141.107346.fresh1"]
+    changed_twin = copy.deepcopy(fresh)
+    changed_twin["epcList"] = ["urn:epc:id:sgtin:0614141.107346.fresh2"]
+    body += [fresh, copy.deepcopy(fresh), changed_twin]
+    r = post(client, mixed).json()
+    n = len(events)
+    assert r["new"] == 1
+    assert r["duplicates"] == n - 1 + 1                     # the untouched stored ones, and the identical repeat
+    assert sorted(r["conflicting_event_ids"]) == sorted([events[1]["eventID"], fresh["eventID"]])
+    assert Event.objects.get(event_id=events[1]["eventID"]).raw == stored_raw
+    found = client.get("/api/epcis/events", {"MATCH_epc": "urn:epc:id:sgtin:0614141.107346.fresh1"})
+    assert ids_of(found) == [fresh["eventID"]]
+    assert ids_of(client.get("/api/epcis/events", {"MATCH_epc": "urn:epc:id:sgtin:0614141.107346.fresh2"})) == []
+
+
 def test_recapture_is_idempotent_and_audited_once_per_capture(office):
     client = token_client(office)
     doc = epcis.load_example("Example_9.6.1-ObjectEvent.jsonld")
