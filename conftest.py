@@ -13,6 +13,10 @@ PASSWORD = "Test-pass-2026!"
 def _clean_state(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    # the precursor lineage index is process-wide (web and worker keep it warm); each test starts without one
+    from precursors import tracing
+
+    tracing.reset()
     yield
 
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 
 import orjson
@@ -24,7 +23,6 @@ from .algorithms import epcis, rules
 from .algorithms.ledger import ledger_from_index, month_periods
 from .algorithms.rules import facts as F
 from .algorithms.trace import CST
-from .algorithms.transactions import ProductAttribute
 from .registry import Registry, params_in_force, product_catalog, substances_on
 
 CAPTURE_FILING_KINDS = (F.PEN, F.INTL_VERIFICATION)   # the only filings a capture-time rule (R21) reads
@@ -59,8 +57,10 @@ def registry_facts(as_of: dt.datetime, reg: Registry | None = None, *, for_captu
             revoked_on=a.revoked_on)
         for a in Authorization.objects.all()}
     filings = Filing.objects.filter(kind__in=CAPTURE_FILING_KINDS) if for_capture else Filing.objects.all()
-    facts.filings = [F.Filing(str(f.pk), f.kind, ident[f.party_id], f.submitted_at, f.reference or None, f.year,
-                              f.status) for f in filings]
+    # a filing per sale makes this the registry's longest table: read its columns, not model instances
+    facts.filings = [F.Filing(str(pk), kind, ident[party_id], submitted_at, reference or None, year, status)
+                     for pk, kind, party_id, submitted_at, reference, year, status in filings.values_list(
+                         "pk", "kind", "party_id", "submitted_at", "reference", "year", "status")]
     facts.special_country_rules = special_country_rules()
     facts.key_areas = frozenset(facts.params.get("key_areas", ()) or ())
     if for_capture:
@@ -179,56 +179,41 @@ def _prior_permit_use(facts: F.Facts, reg: Registry, current: set[str]) -> None:
 
 
 def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) -> F.Facts:
-    """Everything: registry facts plus the facts of every stored event and the 台账 mass balance."""
-    from .algorithms.trace import LineageIndex, trace_event_from
+    """Everything: registry facts plus the facts of every stored event and the 台账 mass balance.
+
+    The lineage index is the process's own (``tracing.lineage_index``, brought up to date first): in the worker
+    that runs the nightly job it stays between runs and takes only the day's new events, so a run re-reads the
+    events for their facts but does not rebuild the flow graph (which weighs containers and gives R09 the 台账
+    mass balance)."""
+    from .tracing import lineage_index
 
     as_of = as_of or timezone.now()
     reg = Registry.load()
     facts = registry_facts(as_of, reg)
     catalog = product_catalog()
-    # One pass over the store, in chunks, so memory holds the lineage index and the facts, not the events: each
-    # chunk feeds the index (which weighs containers and gives R09 the 台账 mass balance) and is extracted at once,
-    # except events that move identified containers, which wait until the index knows every packing event.
-    index = LineageIndex(site_party=reg.site_party, densities=ProductAttribute(catalog, "density"),
-                         piece_mass=ProductAttribute(catalog, "piece_mass"))
+    index = lineage_index()
     extractor = reg.extractor(catalog, index=index)
     for name in ("transactions", "receipts", "transformations", "tag_sightings", "losses"):
         setattr(facts, name, [])
-    deferred, chunk = [], []
-
-    def flush(events):
-        index.add(trace_event_from(e) for e in events)
-        _merge(facts, extractor.extract([e for e in events if not _moves_containers(e)]))
-        for e in events:
-            if _moves_containers(e):
-                e.raw = {}            # the extractor does not need the received JSON: keep memory small
-                deferred.append(e)
-
+    chunk = []
     for event in stored_events():
         chunk.append(event)
         if len(chunk) >= 5000:
-            flush(chunk)
+            _merge(facts, extractor.extract(chunk))
             chunk = []
-    flush(chunk)
-    _merge(facts, extractor.extract(deferred))
+    _merge(facts, extractor.extract(chunk))
     local = as_of.astimezone(CST)
     start_month = local.month - ledger_months + 1
     year = local.year + (start_month - 1) // 12
     month = (start_month - 1) % 12 + 1
     periods = month_periods(year, month, ledger_months)
-    substance_of = lambda cls: catalog.product(cls).substance if cls and catalog.product(cls) else None  # noqa: E731
+    substance_of = lambda cls: catalog.product(cls).substance if cls and catalog.product(cls) else None
     rows = ledger_from_index(index, periods, substance_of=substance_of)
     facts.ledger_rows = [
         F.LedgerRow(r.party, r.site, r.substance, r.period_start, r.period_end, r.total_in, r.total_out,
                     r.expected_at_declaration if r.declared_closing is not None else r.expected_closing,
                     r.declared_closing, r.min_balance, tuple(r.event_ids)) for r in rows if r.substance]
     return facts
-
-
-def _moves_containers(e) -> bool:
-    return bool(e.epc_list or e.input_epc_list) and (e.biz_step in ("shipping", "receiving") or
-                                                       e.type == "TransformationEvent" or
-                                                       e.disposition in ("stolen", "lost"))
 
 
 def _merge(facts: F.Facts, ex) -> None:
@@ -253,6 +238,10 @@ def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = Non
             "transactions": len(facts.transactions), "events_rules": sorted({h.rule_id for h in hits})}
 
 
+# what ``json.dumps(details, default=str)`` made (a datetime or a dataclass as its str), at orjson's speed
+_DETAILS_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
     from .models import Alert, Event
 
@@ -272,7 +261,7 @@ def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
     for key, h in by_key.items():
         a = existing.get(key)
         evidence = list(h.evidence)
-        details = json.loads(json.dumps(h.details, default=str))
+        details = orjson.loads(orjson.dumps(h.details, default=str, option=_DETAILS_OPTIONS))
         if a is None:
             new.append(Alert(rule_id=h.rule_id, severity=h.severity, party_id=reg.party_pk.get(h.party_id or ""),
                              party_identifier=h.party_id or "",
@@ -288,7 +277,8 @@ def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
             changed.append(a)
     with acting_as(username="system:precursor_rules", channel="system"), transaction.atomic():
         Alert.objects.bulk_create(new, batch_size=500)
-        made = list(Alert.objects.filter(dedup_key__in=[a.dedup_key for a in new]))
+        # SQLite (3.35+) and PostgreSQL hand the new keys back to bulk_create: read back only where they do not
+        made = new if all(a.pk for a in new) else list(Alert.objects.filter(dedup_key__in=[a.dedup_key for a in new]))
         log_changes_bulk(made, "create", message="diversion rule hit")
         for a in changed:
             a.save(audit_message="diversion rule re-confirmed with new evidence")

@@ -71,6 +71,7 @@ of D (not the other drums on the pallet), and symmetrically forward.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import statistics
@@ -227,9 +228,21 @@ def _bare(word: str | None) -> str | None:
 
 
 def _as_map(value) -> dict:
-    """type → [ids] from a dict (of ids or lists of ids) or (type, id) pairs; types reduced to bare words."""
+    """type → [ids] from a dict (of ids or lists of ids) or (type, id) pairs; types reduced to bare words.
+
+    Events repeat the same source, destination and bizTransaction lists over and over, so the map of a tuple is
+    remembered: the answer is shared between equal inputs, and callers only read it."""
     if not value:
         return {}
+    if type(value) is tuple:
+        try:
+            return _as_map_of_tuple(value)
+        except TypeError:            # an unhashable member (a list of ids): build it afresh
+            pass
+    return _build_map(value)
+
+
+def _build_map(value) -> dict:
     items = value.items() if isinstance(value, Mapping) else value
     out: dict = {}
     for kind, v in items:
@@ -239,6 +252,9 @@ def _as_map(value) -> dict:
         elif v is not None:
             out.setdefault(kind, []).append(v)
     return out
+
+
+_as_map_of_tuple = functools.lru_cache(maxsize=1 << 16)(_build_map)
 
 
 def _first(m: dict, *kinds) -> str | None:

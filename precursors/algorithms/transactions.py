@@ -49,6 +49,20 @@ EXT = {
 }
 
 
+_KEY_OF_SUFFIX = {suffix: key for key, suffixes in EXT.items() for suffix in suffixes}
+
+
+def ext_map(extensions: Mapping) -> dict:
+    """key of ``EXT`` → the value of the first extension field whose local name is one of its suffixes (one pass
+    over the event's extensions, for code that reads several)."""
+    out: dict = {}
+    for k, v in extensions.items():
+        key = _KEY_OF_SUFFIX.get(k.rsplit(":", 1)[-1])
+        if key is not None and key not in out:
+            out[key] = v
+    return out
+
+
 def ext_value(extensions: Mapping, key: str):
     suffixes = EXT[key]
     for k, v in extensions.items():
@@ -58,7 +72,11 @@ def ext_value(extensions: Mapping, key: str):
 
 
 def ext_list(extensions: Mapping, key: str) -> tuple[str, ...]:
-    v = ext_value(extensions, key)
+    return as_id_list(ext_value(extensions, key))
+
+
+def as_id_list(v) -> tuple[str, ...]:
+    """An extension value naming one or more ids (a list, or a string separated by commas or spaces) as a tuple."""
     if v is None or v == "":
         return ()
     if isinstance(v, (list, tuple)):
@@ -158,6 +176,9 @@ class Extracted:
     unconverted: int = 0
 
 
+_UNREAD = object()
+
+
 def _party(m: dict) -> str | None:
     return _first(m, "owning_party", "possessing_party")
 
@@ -177,8 +198,10 @@ class FactExtractor:
         self.site_area = site_area or {}
         self.party_area = party_area or {}
 
-    def _substance_kg(self, ev, quantities, epcs=()) -> dict[str, float]:
-        named = self.catalog.substance_named(ext_value(ev.extensions, "substance"))
+    def _substance_kg(self, ev, quantities, epcs=(), substance=_UNREAD) -> dict[str, float]:
+        if substance is _UNREAD:
+            substance = ext_value(ev.extensions, "substance")
+        named = self.catalog.substance_named(substance)
         out: dict[str, float] = {}
         if epcs and self.contents is not None:
             for epc in epcs:
@@ -236,33 +259,34 @@ class FactExtractor:
         seller, buyer = _party(src), _party(dst)
         if not seller or not buyer or seller == buyer:
             return
-        x = ev.extensions
+        x = ext_map(ev.extensions)
+        get = x.get
         origin = site_of(_first(src, "location") or ev.read_point or ev.biz_location)
         dest = site_of(_first(dst, "location"))
-        country = (ext_value(x, "country") or _first(dst, "country") or "CN").upper()
+        country = (get("country") or _first(dst, "country") or "CN").upper()
         btx = _as_map(ev.biz_transaction_list)
-        permits = ext_list(x, "permit")
-        waybill = (ext_list(x, "waybill") or (btx.get("waybill") or btx.get("bol") or [""]))[0]
+        permits = as_id_list(get("permit"))
+        waybill = (as_id_list(get("waybill")) or (btx.get("waybill") or btx.get("bol") or [""]))[0]
         is_export = country != "CN" or any(t in btx for t in ("cusdec", "export_declaration", "export_licence"))
-        customs_kg = ext_value(x, "customs_kg")
-        share = ext_value(x, "mixture_share")
-        amounts = self._substance_kg(ev, ev.quantity_list, ev.epc_list)
+        customs_kg = get("customs_kg")
+        share = get("mixture_share")
+        amounts = self._substance_kg(ev, ev.quantity_list, ev.epc_list, get("substance"))
         possessor = _first(src, "possessing_party")
-        carrier = ext_value(x, "carrier") or (possessor if possessor != seller else None)
+        carrier = get("carrier") or (possessor if possessor != seller else None)
         for code, kg in amounts.items():
             out.transactions.append(Transaction(
                 id=f"{ev.event_id}#{code}", time=ev.event_time, seller_id=seller, buyer_id=buyer, substance=code,
                 kg=kg, event_ids=(ev.event_id,), permits=permits,
-                payment_method=str(ext_value(x, "payment") or ""), consignee_id=ext_value(x, "consignee"),
-                consignee_reason=str(ext_value(x, "consignee_reason") or ""), carrier_id=carrier,
+                payment_method=str(get("payment") or ""), consignee_id=get("consignee"),
+                consignee_reason=str(get("consignee_reason") or ""), carrier_id=carrier,
                 origin_site=origin, destination_site=dest, origin_area=self._area(origin, seller),
                 destination_area=self._area(dest, buyer), destination_country=country, is_export=is_export,
-                customs_hs=str(ext_value(x, "customs_hs") or ""),
+                customs_hs=str(get("customs_hs") or ""),
                 customs_kg=float(customs_kg) if customs_kg not in (None, "") else None,
                 mixture_share=float(share) if share not in (None, "") else None,
-                declared_use=str(ext_value(x, "use") or ""), waybill=str(waybill),
-                delivery_address_kind=str(ext_value(x, "address_kind") or ""),
-                is_production_sale=bool(ext_value(x, "own_output"))))
+                declared_use=str(get("use") or ""), waybill=str(waybill),
+                delivery_address_kind=str(get("address_kind") or ""),
+                is_production_sale=bool(get("own_output"))))
 
     def _receiving(self, ev, src, dst, out):
         buyer, seller = _party(dst), _party(src)
