@@ -16,7 +16,7 @@ import orjson
 from django.db import transaction
 from django.utils import timezone
 
-from core.audit import log_changes_bulk
+from core.audit import log_created_digest
 from core.context import acting_as
 
 from .algorithms import epcis, rules
@@ -242,6 +242,11 @@ def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = Non
 _DETAILS_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+#: what the audit row of a run's new alerts binds (core.audit.content_digest recomputes it from the table)
+ALERT_DIGEST_FIELDS = ("rule_id", "severity", "party_identifier", "area_code", "message", "evidence", "details",
+                       "blocked", "dedup_key")
+
+
 def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
     from .models import Alert, Event
 
@@ -279,7 +284,7 @@ def _store_hits(hits: list, reg: Registry, now: dt.datetime) -> tuple[int, int]:
         Alert.objects.bulk_create(new, batch_size=500)
         # SQLite (3.35+) and PostgreSQL hand the new keys back to bulk_create: read back only where they do not
         made = new if all(a.pk for a in new) else list(Alert.objects.filter(dedup_key__in=[a.dedup_key for a in new]))
-        log_changes_bulk(made, "create", message="diversion rule hit")
+        log_created_digest(made, ALERT_DIGEST_FIELDS, message=f"diversion rule hits: {len(made)} new alerts")
         for a in changed:
             a.save(audit_message="diversion rule re-confirmed with new evidence")
     return len(new), len(changed)

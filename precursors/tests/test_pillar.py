@@ -419,6 +419,27 @@ def test_review_fixes_alert_placement_reopening_assignees_and_post_only(world, c
     assert insp.rechecked_on is None
 
 
+def test_new_alerts_are_audited_by_one_digest_row_that_shows_tampering(db):
+    from core.audit import content_digest
+    from core.models import ChangeLog
+    from precursors.algorithms.rules.base import Hit
+    from precursors.registry import Registry
+    from precursors.rules_service import ALERT_DIGEST_FIELDS, _store_hits
+
+    now = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+    hits = [Hit("R28", "H", None, f"eq{i}", f"持有NMR {i}", evidence=(f"e{i}",), details={"i": i}) for i in range(5)]
+    assert _store_hits(hits, Registry(), now) == (5, 0)
+    rows = ChangeLog.objects.filter(object_type="precursors.alert")
+    assert rows.count() == 1
+    row = rows.get()
+    alerts = list(Alert.objects.all())
+    assert row.after["count"] == 5 and row.object_id == f"{min(a.pk for a in alerts)}-{max(a.pk for a in alerts)}"
+    assert content_digest(alerts, ALERT_DIGEST_FIELDS) == row.after["content_sm3"]
+    # an alert changed behind the application's back no longer matches the digest
+    Alert.objects.filter(pk=alerts[2].pk).update(message="改过")
+    assert content_digest(Alert.objects.all(), ALERT_DIGEST_FIELDS) != row.after["content_sm3"]
+
+
 def test_new_evidence_reopens_a_closed_alert(db):
     from precursors.algorithms.rules.base import Hit
     from precursors.registry import Registry

@@ -29,7 +29,8 @@ CST = timezone(timedelta(hours=8), "CST")
 
 def local_date(t: datetime) -> date:
     """The China Standard Time calendar date of an instant (naive = already CST)."""
-    if t.tzinfo is None:
+    tz = t.tzinfo
+    if tz is None or tz == CST:        # most events carry +08:00 already: skip the conversion (a hot path)
         return t.date()
     return t.astimezone(CST).date()
 
