@@ -116,17 +116,18 @@ class BatchContexts:
 
 def stored_events(qs=None, *, with_retracted: bool = False) -> Iterable[epcis.Event]:
     """Normalised events from the store, in capture order, without retracted ones (and without the declarations
-    themselves, which only retract)."""
+    themselves, which only retract). Without the documents' @context, which neither the facts nor the trace read
+    (the query answers with it: ``query.py``)."""
     from .models import Event, EventRetraction
 
     qs = qs if qs is not None else Event.objects.all()
     retracted = set() if with_retracted else set(EventRetraction.objects.values_list("event_id", flat=True))
-    context_of = BatchContexts()
-    for event_id, batch_id, raw in (qs.filter(declared_error=False).order_by("pk")
-                                    .values_list("event_id", "batch_id", "raw").iterator(chunk_size=5000)):
+    normalise, loads = epcis.normalise_event, orjson.loads
+    for event_id, raw in (qs.filter(declared_error=False).order_by("pk").values_list("event_id", "raw")
+                          .iterator(chunk_size=5000)):
         if event_id in retracted:
             continue
-        yield epcis.normalise_event(orjson.loads(raw), context_of(batch_id))
+        yield normalise(loads(raw))
 
 
 def capture_check(events: list, reg: Registry) -> list[dict]:

@@ -79,7 +79,7 @@ class Tolerance:
         return max(self.abs_tol, self.rel_tol * throughput)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)   # not frozen: a rule run makes a million, and a frozen init costs five times more
 class LedgerFlow:
     """One stock movement of one epc_class at one (party, site); ``kg`` None = could not be converted."""
 
@@ -95,7 +95,7 @@ class LedgerFlow:
     permit: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Declaration:
     """Declared or counted stock of ``epc_class`` (or a substance) at (party, site) at instant ``at``, in kg."""
 
