@@ -96,12 +96,15 @@ def gc_paused():
 
 
 def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_rules: bool = True,
-            registry: Registry | None = None) -> CaptureResult:
+            registry: Registry | None = None, document_bytes: bytes | None = None) -> CaptureResult:
+    """``document_bytes``: the document as received (the API passes the request body), for the batch's SM3;
+    without it the SM3 is of the document serialised with sorted keys."""
     with gc_paused():
-        return _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry)
+        return _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry,
+                        document_bytes=document_bytes)
 
 
-def _capture(doc, *, user, party, channel, run_rules, registry) -> CaptureResult:
+def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) -> CaptureResult:
     if not has_perm(user, "precursors.event", "add"):
         raise PermissionDenied(_("You may not report precursor events."))
     issues = epcis.validate_document(doc)
@@ -158,11 +161,13 @@ def _capture(doc, *, user, party, channel, run_rules, registry) -> CaptureResult
     scope_area = scope.area_prefix
     payloads = []
     for ev, raw, owner in zip(events, raw_events, owners, strict=True):
-        body = dict(raw)
-        body["eventID"] = ev.event_id
+        body = raw
+        if raw.get("eventID") != ev.event_id:       # an event without one is stored with its hash id
+            body = dict(raw)
+            body["eventID"] = ev.event_id
         stored, chash = _serialise(body)
         payloads.append((ev, owner, stored, chash))
-    doc_bytes = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    doc_bytes = document_bytes if document_bytes is not None else orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
     result = _store(payloads, doc_ctx, doc_bytes, user=user, party=party, channel=channel, reg=reg,
                     record_time=record_time, scope_area=scope_area)
     if run_rules and result.new_ids:
@@ -215,17 +220,26 @@ def _db_datetime():
 
 
 def _epc_rows(pk: int, ev) -> list[tuple]:
-    """The EPC-index rows of one event (see ``EventEPC`` for the roles)."""
-    rows = [(pk, v, role) for role, values in (("e", ev.epc_list), ("c", ev.child_epcs), ("i", ev.input_epc_list),
-                                                ("o", ev.output_epc_list)) for v in values]
+    """The EPC-index rows of one event (see ``EventEPC`` for the roles). Plain loops: this runs for every event."""
+    rows = []
+    add = rows.append
+    for role, values in (("e", ev.epc_list), ("c", ev.child_epcs), ("i", ev.input_epc_list),
+                         ("o", ev.output_epc_list)):
+        for v in values:
+            add((pk, v, role))
     if ev.parent_id:
-        rows.append((pk, ev.parent_id, "p"))
-    rows.extend((pk, v, "b") for _, v in ev.biz_transaction_list)
-    rows.extend((pk, v, "b") for v in ext_list(ev.extensions, "waybill"))
-    rows.extend((pk, v, "a") for v in ext_list(ev.extensions, "permit"))
-    for role, qs in (("q", ev.quantity_list), ("cq", ev.child_quantity_list), ("iq", ev.input_quantity_list),
-                     ("oq", ev.output_quantity_list)):
-        rows.extend((pk, q.epc_class, role) for q in qs)
+        add((pk, ev.parent_id, "p"))
+    for _kind, v in ev.biz_transaction_list:
+        add((pk, v, "b"))
+    if ev.extensions:
+        for v in ext_list(ev.extensions, "waybill"):
+            add((pk, v, "b"))
+        for v in ext_list(ev.extensions, "permit"):
+            add((pk, v, "a"))
+    for role, quantities in (("q", ev.quantity_list), ("cq", ev.child_quantity_list),
+                             ("iq", ev.input_quantity_list), ("oq", ev.output_quantity_list)):
+        for q in quantities:
+            add((pk, q.epc_class, role))
     return rows
 
 

@@ -92,6 +92,20 @@ def test_partly_known_document_sorts_new_duplicate_and_conflicting_events(office
     assert ids_of(client.get("/api/epcis/events", {"MATCH_epc": "urn:epc:id:sgtin:0614141.107346.fresh2"})) == []
 
 
+def test_capture_records_the_sm3_of_the_body_as_sent_and_refuses_broken_json(office):
+    from utilities.crypto import sm3_hex
+
+    client = token_client(office)
+    body = epcis.example_paths()[0].read_bytes()
+    r = client.post("/api/epcis/capture", data=body, content_type="application/ld+json")
+    assert r.status_code == 201, r.json()
+    assert CaptureBatch.objects.get(pk=r.json()["capture_id"]).document_sm3 == sm3_hex(body)
+    broken = client.post("/api/epcis/capture", data=body[:-20], content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.json()["errors"][0]["path"] == "(document)"
+    assert CaptureBatch.objects.count() == 1
+
+
 def test_recapture_is_idempotent_and_audited_once_per_capture(office):
     client = token_client(office)
     doc = epcis.load_example("Example_9.6.1-ObjectEvent.jsonld")
