@@ -409,21 +409,19 @@ def file_sales(world, sales, rng):
 # --- 1. capture -----------------------------------------------------------------------------------------------------
 
 def capture_doc(world, doc, run_rules):
-    """One document through the API's path, timed from the request body: parse it (orjson, as the capture view
-    does) and capture it with the body's bytes for the SM3. The body is serialised beforehand, not timed: it is what
-    the sender sends."""
+    """One document through the API's path, timed from the request body (``capture_body``: parsed with orjson,
+    captured, the body's SM3 recorded). The body is serialised beforehand, not timed: it is what the sender sends."""
     import orjson
 
     from core.context import acting_as
-    from precursors.capture import capture
+    from precursors.capture import capture_body
 
     body = orjson.dumps(doc)
     n_events = len(doc["epcisBody"]["eventList"])
     with acting_as(world.user, channel="api"):
         g0 = gc_seconds()
         t0 = time.perf_counter()
-        parsed = orjson.loads(body)
-        result = capture(parsed, user=world.user, channel="api", run_rules=run_rules, document_bytes=body)
+        result = capture_body(body, user=world.user, channel="api", run_rules=run_rules)
         elapsed = time.perf_counter() - t0
         result.gc_seconds = gc_seconds() - g0
     assert len(result.new_ids) == n_events, result.as_dict()

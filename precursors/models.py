@@ -385,12 +385,13 @@ class EventEPC(models.Model):
     q / cq / iq / oq = the classes of quantityList / childQuantityList / inputQuantityList / outputQuantityList;
     b = a bizTransaction id or waybill number (for the trace's waybill seeds); a = a permit number cited."""
 
+    # the key leads with the identifier, so the key is the index the queries use: on SQLite the table is kept
+    # WITHOUT ROWID (migration 0006), one B-tree instead of a table plus an index, which the capture writes ~3 rows
+    # per event into
+    pk = models.CompositePrimaryKey("epc", "event", "role")
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="epcs", db_index=False)
     epc = models.CharField(max_length=300)
     role = models.CharField(max_length=2)
-
-    class Meta:
-        indexes = [models.Index(fields=["epc"], name="precursors_eventepc_epc")]
 
 
 class EventRetraction(models.Model):
