@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.audit import log_created_digest
@@ -123,11 +123,16 @@ def stored_events(qs=None, *, with_retracted: bool = False) -> Iterable[epcis.Ev
     qs = qs if qs is not None else Event.objects.all()
     retracted = set() if with_retracted else set(EventRetraction.objects.values_list("event_id", flat=True))
     normalise, loads = epcis.normalise_event, orjson.loads
-    for event_id, raw in (qs.filter(declared_error=False).order_by("pk").values_list("event_id", "raw")
-                          .iterator(chunk_size=5000)):
-        if event_id in retracted:
-            continue
-        yield normalise(loads(raw))
+    # the query's SQL on a plain cursor: two text columns need none of the ORM's per-row conversions, which at
+    # 1,000,000 rows cost a second
+    sql, params = (qs.filter(declared_error=False).order_by("pk").values_list("event_id", "raw")
+                   .query.sql_with_params())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(5000):
+            for event_id, raw, *_ordering in rows:       # a DISTINCT query also selects what it orders by
+                if event_id not in retracted:
+                    yield normalise(loads(raw))
 
 
 def capture_check(events: list, reg: Registry) -> list[dict]:
@@ -208,7 +213,16 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     year = local.year + (start_month - 1) // 12
     month = (start_month - 1) % 12 + 1
     periods = month_periods(year, month, ledger_months)
-    substance_of = lambda cls: catalog.product(cls).substance if cls and catalog.product(cls) else None
+    substance_by_class: dict = {}
+
+    def substance_of(cls):
+        try:
+            return substance_by_class[cls]
+        except KeyError:
+            product = catalog.product(cls) if cls else None
+            found = substance_by_class[cls] = product.substance if product else None
+            return found
+
     rows = ledger_from_index(index, periods, substance_of=substance_of)
     facts.ledger_rows = [
         F.LedgerRow(r.party, r.site, r.substance, r.period_start, r.period_end, r.total_in, r.total_out,
@@ -235,8 +249,12 @@ def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = Non
         facts = build_facts(as_of)
         hits = rules.run(facts, rule_ids)
         created, refreshed = _store_hits(hits, Registry.load(), facts.as_of)
-    return {"hits": len(hits), "created": created, "refreshed": refreshed,
-            "transactions": len(facts.transactions), "events_rules": sorted({h.rule_id for h in hits})}
+        summary = {"hits": len(hits), "created": created, "refreshed": refreshed,
+                   "transactions": len(facts.transactions), "events_rules": sorted({h.rule_id for h in hits})}
+        # freed while the collector is still paused: otherwise the first allocation after it resumes starts a
+        # collection that walks the millions of facts only to find them alive (two seconds at 1,000,000 events)
+        del facts, hits
+    return summary
 
 
 # what ``json.dumps(details, default=str)`` made (a datetime or a dataclass as its str), at orjson's speed

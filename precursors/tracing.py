@@ -9,6 +9,7 @@ may see, and an enterprise sees the graph with other parties' names as their ide
 
 from __future__ import annotations
 
+import gc
 import threading
 
 from .algorithms.trace import LineageIndex, back_trace, forward_trace, trace_event_from
@@ -31,34 +32,52 @@ def _new_index() -> LineageIndex:
                         piece_mass=ProductAttribute(catalog, "piece_mass"))
 
 
+#: an index this large is moved out of the cyclic collector's sight once built (``gc.freeze``): its millions of
+#: objects live as long as the process, and each full collection would otherwise walk them all again
+FREEZE_FROM_EVENTS = 100_000
+
+
 def lineage_index(refresh: bool = True) -> LineageIndex:
     """The process's index, brought up to date with the store."""
+    from .capture import gc_paused
+
+    with _lock, gc_paused():
+        built = _bring_up_to_date(refresh)
+        if built and _state["index"].n_events >= FREEZE_FROM_EVENTS:
+            gc.collect()              # what is garbage now must not be frozen with the index
+            gc.freeze()
+        return _state["index"]
+
+
+def _bring_up_to_date(refresh: bool) -> bool:
+    """Returns True when the index was built from scratch."""
     from .rules_service import stored_events
 
-    with _lock:
-        n_retractions = EventRetraction.objects.count()
-        # events the index holds that are no longer stored (a capture inside a transaction that rolled back, e.g.
-        # a failed Excel import) make it stale: the newest event it holds must still be there
-        gone = _state["last_pk"] and not Event.objects.filter(pk=_state["last_pk"],
-                                                              event_id=_state["last_id"]).exists()
-        if _state["index"] is None or n_retractions != _state["retractions"] or gone:
-            _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions, recent=set())
-        if refresh or _state["last_pk"] == 0:
-            last = Event.objects.order_by("-pk").values_list("pk", "event_id").first()
-            if last and last[0] > _state["last_pk"]:
-                low = _state["last_pk"]
-                window = set(Event.objects.filter(pk__gt=max(0, low - TRAIL), pk__lte=low)
-                             .values_list("pk", flat=True)) if low else set()
-                late = window - _state["recent"]
-                qs = Event.objects.filter(pk__gt=low, pk__lte=last[0])
-                if late:
-                    qs = Event.objects.filter(pk__in=late) | qs
-                added = list(qs.values_list("pk", flat=True))
-                _state["index"].add(trace_event_from(e) for e in stored_events(qs))
-                _state["last_pk"], _state["last_id"] = last
-                recent = (window | set(added))
-                _state["recent"] = {pk for pk in recent if pk > last[0] - TRAIL}
-        return _state["index"]
+    built = False
+    n_retractions = EventRetraction.objects.count()
+    # events the index holds that are no longer stored (a capture inside a transaction that rolled back, e.g.
+    # a failed Excel import) make it stale: the newest event it holds must still be there
+    gone = _state["last_pk"] and not Event.objects.filter(pk=_state["last_pk"],
+                                                          event_id=_state["last_id"]).exists()
+    if _state["index"] is None or n_retractions != _state["retractions"] or gone:
+        _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions, recent=set())
+        built = True
+    if refresh or _state["last_pk"] == 0:
+        last = Event.objects.order_by("-pk").values_list("pk", "event_id").first()
+        if last and last[0] > _state["last_pk"]:
+            low = _state["last_pk"]
+            window = set(Event.objects.filter(pk__gt=max(0, low - TRAIL), pk__lte=low)
+                         .values_list("pk", flat=True)) if low else set()
+            late = window - _state["recent"]
+            qs = Event.objects.filter(pk__gt=low, pk__lte=last[0])
+            if late:
+                qs = Event.objects.filter(pk__in=late) | qs
+            added = list(qs.values_list("pk", flat=True))
+            _state["index"].add(trace_event_from(e) for e in stored_events(qs))
+            _state["last_pk"], _state["last_id"] = last
+            recent = (window | set(added))
+            _state["recent"] = {pk for pk in recent if pk > last[0] - TRAIL}
+    return built
 
 
 def reset() -> None:
