@@ -116,8 +116,12 @@ def capture_body(body: bytes, *, user, party: Party | None = None, channel: str 
         except orjson.JSONDecodeError as exc:
             raise CaptureRefused([{"path": "(document)",
                                    "message": _("not valid JSON: %(error)s") % {"error": exc}}]) from exc
-        return _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry,
-                        document_bytes=body)
+        result = _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry,
+                          document_bytes=body)
+        # freed while the collector is still paused: otherwise the first allocation after it resumes starts a
+        # collection that walks the whole parsed document
+        del doc
+        return result
 
 
 def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) -> CaptureResult:

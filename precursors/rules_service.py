@@ -198,16 +198,11 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     facts = registry_facts(as_of, reg)
     catalog = product_catalog()
     index = lineage_index()
-    extractor = reg.extractor(catalog, index=index)
+    # one event at a time: each is decoded, normalised, read for its facts and freed before the next (while its
+    # objects are still in the CPU's cache), so memory holds the facts, not the events
+    extracted = reg.extractor(catalog, index=index).extract(stored_events())
     for name in ("transactions", "receipts", "transformations", "tag_sightings", "losses"):
-        setattr(facts, name, [])
-    chunk = []
-    for event in stored_events():
-        chunk.append(event)
-        if len(chunk) >= 5000:
-            _merge(facts, extractor.extract(chunk))
-            chunk = []
-    _merge(facts, extractor.extract(chunk))
+        setattr(facts, name, getattr(extracted, name))
     local = as_of.astimezone(CST)
     start_month = local.month - ledger_months + 1
     year = local.year + (start_month - 1) // 12
@@ -229,14 +224,6 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
                     r.expected_at_declaration if r.declared_closing is not None else r.expected_closing,
                     r.declared_closing, r.min_balance, tuple(r.event_ids)) for r in rows if r.substance]
     return facts
-
-
-def _merge(facts: F.Facts, ex) -> None:
-    facts.transactions += ex.transactions
-    facts.receipts += ex.receipts
-    facts.transformations += ex.transformations
-    facts.tag_sightings += ex.tag_sightings
-    facts.losses += ex.losses
 
 
 def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = None) -> dict:
