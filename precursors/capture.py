@@ -133,7 +133,6 @@ def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) 
     record_time = datetime.now(UTC)
     try:
         raw_events, doc_ctx = epcis.document_events(doc)
-        events = [epcis.normalise_event(ev, doc_ctx, record_time) for ev in raw_events]
     except (TypeError, ValueError, KeyError) as exc:
         raise CaptureRefused([{"path": "(document)", "message": str(exc)}]) from exc
 
@@ -151,21 +150,28 @@ def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) 
         if party is not None and party.identifier not in allowed:
             raise PermissionDenied(_("This party is outside your scope."))
     own_ok = {mine.identifier} if mine is not None else allowed
-    owners, errors = [], []
-    declared_ids = [ev.event_id for ev in events if ev.error_declaration is not None]
+    # an error declaration names the event it retracts by its eventID
+    declared_ids = [raw["eventID"] for raw in raw_events if "errorDeclaration" in raw and raw.get("eventID")]
     originals = dict(Event.objects.filter(event_id__in=declared_ids, declared_error=False)
                      .values_list("event_id", "party__identifier")) if declared_ids else {}
     visible_originals = set(Event.objects.restrict(user, "add").filter(event_id__in=list(originals))
                             .values_list("event_id", flat=True)) if originals else set()
-    for i, ev in enumerate(events):
+    foreign_message = _("This event belongs to %(party)s; an enterprise reports only its own events.") \
+        if mine is not None else _("Party %(party)s is outside your scope.")
+    default_owner = party.identifier if party else None
+    # one pass per event (normalise, check, serialise) while its objects are still in the CPU's cache
+    payloads, errors = [], []
+    for i, raw in enumerate(raw_events):
         path = f"epcisBody.eventList[{i}]"
+        try:
+            ev = epcis.normalise_event(raw, doc_ctx, record_time)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CaptureRefused([{"path": path, "message": str(exc)}]) from exc
         # every registered party on the reporting side (the site's owner, the shipper or the receiver) must be the
         # reporter (an enterprise) or in the office's scope: nobody books movements at someone else's site
         foreign = sorted(p for p in reg.reporting_side(ev) if p not in own_ok)
         if foreign:
-            message = _("This event belongs to %(party)s; an enterprise reports only its own events.") \
-                if mine is not None else _("Party %(party)s is outside your scope.")
-            errors.append({"path": path, "message": message % {"party": "、".join(foreign)}})
+            errors.append({"path": path, "message": foreign_message % {"party": "、".join(foreign)}})
         # an error declaration retracts an event only if the caller could have reported that event
         if ev.error_declaration is not None and ev.event_id in originals and ev.event_id not in visible_originals \
                 and (mine is None or originals[ev.event_id] != mine.identifier):
@@ -173,20 +179,17 @@ def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) 
                                                       "scope) may declare it erroneous.") % {"id": ev.event_id}})
         owner = reg.owner_of(ev)
         if owner is not None and owner not in reg.party_pk:
-            owner = None                      # not a registered party: attributed to the reporting party below
-        owners.append(owner or (party.identifier if party else None))
-    if errors:
-        raise CaptureRefused(errors, status=403)
-
-    scope_area = scope.area_prefix
-    payloads = []
-    for ev, raw, owner in zip(events, raw_events, owners, strict=True):
+            owner = None                      # not a registered party: attributed to the reporting party
         body = raw
         if raw.get("eventID") != ev.event_id:       # an event without one is stored with its hash id
             body = dict(raw)
             body["eventID"] = ev.event_id
         stored, chash = _serialise(body)
-        payloads.append((ev, owner, stored, chash))
+        payloads.append((ev, owner or default_owner, stored, chash))
+    if errors:
+        raise CaptureRefused(errors, status=403)
+
+    scope_area = scope.area_prefix
     doc_bytes = document_bytes if document_bytes is not None else orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
     result = _store(payloads, doc_ctx, doc_bytes, user=user, party=party, channel=channel, reg=reg,
                     record_time=record_time, scope_area=scope_area)
@@ -274,29 +277,31 @@ def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_ti
             channel=channel, user=user, party=party, area_code=(party.area_code if party else scope_area)[:15],
             document_sm3=sm3_hex(doc_bytes), context=doc_ctx, n_events=len(payloads))
         result = CaptureResult(batch=batch, event_ids=[p[0].event_id for p in payloads])
-        # an eventID repeated within the document: the first occurrence is the one stored
-        first: dict[tuple[str, bool], str] = {}
-        candidates, repeats = [], []
-        for p in payloads:
-            ev, chash = p[0], p[3]
-            key = (ev.event_id, ev.error_declaration is not None)
-            if key in first:
-                repeats.append((key, chash))
-            else:
-                first[key] = chash
-                candidates.append((key, p))
         default_area = party.area_code if party else scope_area
         db_time = _db_datetime()
         rec = db_time(record_time)
         table = Event._meta.db_table
+        party_area, party_pk = reg.party_area, reg.party_pk
         with connection.cursor() as cur:
-            pks = _reserve_ids(cur, len(candidates)) if candidates else []
-            rows = []
-            for pk, (key, (ev, owner, body, chash)) in zip(pks, candidates, strict=True):
-                area = reg.party_area.get(owner or "", "") or default_area
+            # ids for every event; an eventID repeated within the document leaves its id unused (the first
+            # occurrence is the one stored), as does one already stored
+            free_ids = iter(_reserve_ids(cur, len(payloads)) if payloads else ())
+            first: dict[tuple[str, bool], str] = {}
+            candidates, repeats, rows, epc_rows = [], [], [], []
+            for ev, owner, body, chash in payloads:
+                key = (ev.event_id, ev.error_declaration is not None)
+                if key in first:
+                    repeats.append((key, chash))
+                    continue
+                first[key] = chash
+                pk = next(free_ids)
+                candidates.append((pk, key, chash))
+                area = party_area.get(owner or "", "") or default_area
                 rows.append((pk, ev.event_id, key[1], chash, ev.type, ev.action or "", db_time(ev.event_time), rec,
                              ev.biz_step or "", ev.disposition or "", ev.read_point or "", ev.biz_location or "",
-                             reg.party_pk.get(owner or ""), area[:15], batch.pk, body.decode()))
+                             party_pk.get(owner or ""), area[:15], batch.pk, body.decode()))
+                # a declaration is indexed too: queries answer with the declared form of a corrected event
+                epc_rows += _epc_rows(pk, ev)
             # an eventID already stored is skipped by the unique constraint rather than looked up beforehand: a
             # re-sent document is the exception, and then the skipped rows are sorted into duplicates and conflicts
             inserted = 0
@@ -304,18 +309,19 @@ def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_ti
                 cur.executemany(f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES "
                                 f"({', '.join(['%s'] * len(EVENT_COLUMNS))}) ON CONFLICT DO NOTHING", rows)
                 inserted = cur.rowcount
-            landed, stored_before = set(pks), {}
+            stored_before = {}
             if inserted != len(rows):
+                pks = [pk for pk, _key, _chash in candidates]
                 cur.execute(f"SELECT id FROM {table} WHERE id BETWEEN %s AND %s AND batch_id = %s",
                             [min(pks), max(pks), batch.pk])
                 landed = {row[0] for row in cur.fetchall()}
-                stored_before = _existing([key for pk, (key, _p) in zip(pks, candidates) if pk not in landed])
-            epc_rows = []
-            for pk, (key, (ev, _owner, _body, chash)) in zip(pks, candidates):
-                if pk in landed:
+                stored_before = _existing([key for pk, key, _chash in candidates if pk not in landed])
+                epc_rows = [row for row in epc_rows if row[0] in landed]
+            else:
+                landed = None                                   # all of them
+            for pk, key, chash in candidates:
+                if landed is None or pk in landed:
                     result.new_keys.append(key)
-                    # a declaration is indexed too: queries answer with the declared form of a corrected event
-                    epc_rows.extend(_epc_rows(pk, ev))
                 elif stored_before.get(key) == chash:
                     result.duplicate_ids.append(key[0])
                 else:
