@@ -29,9 +29,28 @@ from .choices import (
     SurveyKind,
 )
 
-__all__ = ("Substance", "RuleParameter", "ProductMapping", "Party", "Site", "Authorization", "Filing", "Equipment",
-           "EquipmentTransfer", "CaptureBatch", "Event", "EventEPC", "EventRetraction", "Alert", "Inspection",
-           "StockCheck", "SurveyArea", "SurveyFlight", "PatrolFinding")
+__all__ = (
+    "Alert",
+    "Authorization",
+    "CaptureBatch",
+    "Equipment",
+    "EquipmentTransfer",
+    "Event",
+    "EventEPC",
+    "EventRetraction",
+    "Filing",
+    "Inspection",
+    "Party",
+    "PatrolFinding",
+    "PermitDraw",
+    "ProductMapping",
+    "RuleParameter",
+    "Site",
+    "StockCheck",
+    "Substance",
+    "SurveyArea",
+    "SurveyFlight",
+)
 
 
 class Substance(AuditedModel):
@@ -392,6 +411,21 @@ class EventEPC(models.Model):
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="epcs", db_index=False)
     epc = models.CharField(max_length=300)
     role = models.CharField(max_length=2)
+
+
+class PermitDraw(models.Model):
+    """How much one event drew on a permit it cites (kg of a substance, as the capture-time rules count it), so that
+    R04/R08 at capture sum a permit's earlier draws with one query instead of re-reading every earlier event citing
+    it. Derived data, written by the capture-time check and filled in from the events for any citing event that has
+    no row yet (one captured without the rules, e.g. a bulk load). A row with an empty substance marks an event that
+    cites the permit but draws nothing on it."""
+
+    pk = models.CompositePrimaryKey("permit", "event_id", "substance")
+    permit = models.CharField(max_length=100)
+    event_id = models.CharField(max_length=300)
+    substance = models.CharField(max_length=20, blank=True)
+    event_time = models.DateTimeField()
+    kg = models.FloatField(default=0.0)
 
 
 class EventRetraction(models.Model):

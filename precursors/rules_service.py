@@ -23,6 +23,7 @@ from .algorithms import epcis, rules
 from .algorithms.ledger import ledger_from_index, month_periods
 from .algorithms.rules import facts as F
 from .algorithms.trace import CST
+from .algorithms.transactions import ext_list
 from .registry import Registry, params_in_force, product_catalog, substances_on
 
 CAPTURE_FILING_KINDS = (F.PEN, F.INTL_VERIFICATION)   # the only filings a capture-time rule (R21) reads
@@ -147,7 +148,7 @@ def capture_check(events: list, reg: Registry) -> list[dict]:
     now = timezone.now()
     facts = registry_facts(now, reg, for_capture=True)
     facts.transactions = extracted.transactions
-    _prior_permit_use(facts, reg, {e.event_id for e in events})
+    _prior_permit_use(facts, reg, events)
     hits = rules.run(facts, rules.capture_rules())
     _store_hits(hits, reg, now)
     return [{"rule": h.rule_id, "severity": h.severity, "blocked": h.block, "party": h.party_id,
@@ -155,10 +156,14 @@ def capture_check(events: list, reg: Registry) -> list[dict]:
              or list(h.evidence[:1])} for h in hits]
 
 
-def _prior_permit_use(facts: F.Facts, reg: Registry, current: set[str]) -> None:
+def _prior_permit_use(facts: F.Facts, reg: Registry, events: list) -> None:
     """R04/R08 at capture see only the new transactions: tell them how much each cited permit had already drawn
-    (kg per substance and number of uses) in earlier events, found through the permit index."""
-    from .models import Event
+    (kg per substance and number of uses) in earlier events. The draws are kept in ``PermitDraw`` (this capture's
+    are written first), so the sum is one query whatever the history's length; events citing a permit that have no
+    draw yet (captured without the rules) are read once, the old way, and their draws written."""
+    from django.db.models import Count, Sum
+
+    from .models import EventRetraction, PermitDraw
 
     capped = set(rules.param(facts, "quantity_capped_permit_types"))
     cited = {p for t in facts.transactions for p in t.permits
@@ -167,21 +172,69 @@ def _prior_permit_use(facts: F.Facts, reg: Registry, current: set[str]) -> None:
                                                or facts.authorizations[p].type == F.TRANSPORT_LICENCE)}
     if not cited:
         return
-    earlier = Event.objects.filter(epcs__role="a", epcs__epc__in=cited).exclude(event_id__in=current).distinct()
+    _record_draws(facts.transactions, events, cited)
+    _fill_missing_draws(cited, reg)
+    draws = PermitDraw.objects.filter(permit__in=cited).exclude(substance="").exclude(
+        event_id__in=EventRetraction.objects.values("event_id"))
     starts = [facts.authorizations[p].valid_from for p in cited]
-    if all(starts):        # a permit is drawn on only while valid: read no further back than the earliest start
+    window_start = None
+    if all(starts):        # a permit is drawn on only while valid: count no further back than the earliest start
         first = min(starts)
-        earlier = earlier.filter(event_time__gte=dt.datetime(first.year, first.month, first.day, tzinfo=CST))
+        window_start = dt.datetime(first.year, first.month, first.day, tzinfo=CST)
+        draws = draws.filter(event_time__gte=window_start)
+    totals = {(p, s): [kg, n] for p, s, kg, n in draws.values_list("permit", "substance").annotate(
+        kg=Sum("kg"), n=Count("event_id")).order_by()}
+    for t in facts.transactions:          # this capture's own draws are not "earlier"
+        if window_start is not None and t.time < window_start:
+            continue
+        for number in set(t.permits) & cited:
+            if (number, t.substance) in totals:
+                totals[(number, t.substance)][0] -= t.kg
+                totals[(number, t.substance)][1] -= 1
+    for (number, substance), (kg, n) in totals.items():
+        a = facts.authorizations[number]
+        if n > 0:
+            a.prior_used_kg = {**a.prior_used_kg, substance: a.prior_used_kg.get(substance, 0.0) + kg}
+            a.prior_uses += n
+
+
+def _record_draws(transactions, events, permits: set[str]) -> None:
+    """Write the draws of these events on ``permits``: one row per (permit, event, substance), and a row with no
+    substance for an event that cites one of them without drawing on it (so that every citing event has a row)."""
+    from .models import PermitDraw
+
+    rows = {(p, t.event_ids[0], t.substance): PermitDraw(permit=p, event_id=t.event_ids[0], substance=t.substance,
+                                                         event_time=t.time, kg=t.kg)
+            for t in transactions for p in t.permits if p in permits}
+    drawn = {(p, e) for p, e, _s in rows}
+    for ev in events:
+        for p in ext_list(ev.extensions, "permit"):
+            if p in permits and (p, ev.event_id) not in drawn:
+                rows[(p, ev.event_id, "")] = PermitDraw(permit=p, event_id=ev.event_id, substance="",
+                                                        event_time=ev.event_time, kg=0.0)
+    PermitDraw.objects.bulk_create(rows.values(), batch_size=500, ignore_conflicts=True)
+
+
+def _fill_missing_draws(permits: set[str], reg: Registry) -> None:
+    """Read and record the draws of stored events that cite ``permits`` but have no ``PermitDraw`` row yet."""
+    from django.db.models import Count
+
+    from .models import Event, EventEPC, PermitDraw
     from .tracing import lineage_index
 
-    prior = reg.extractor(index=lineage_index(refresh=False)).extract(list(stored_events(earlier)))
-    for t in prior.transactions:
-        for number in t.permits:
-            a = facts.authorizations.get(number)
-            if a is None:
-                continue
-            a.prior_used_kg = {**a.prior_used_kg, t.substance: a.prior_used_kg.get(t.substance, 0.0) + t.kg}
-            a.prior_uses += 1
+    citing = dict(EventEPC.objects.filter(role="a", epc__in=permits, event__declared_error=False)
+                  .values_list("epc").annotate(n=Count("event_id")).order_by())
+    drawn = dict(PermitDraw.objects.filter(permit__in=permits).values_list("permit")
+                 .annotate(n=Count("event_id", distinct=True)).order_by())
+    lacking = sorted(p for p, n in citing.items() if drawn.get(p, 0) < n)
+    if not lacking:
+        return
+    extractor = reg.extractor(index=lineage_index(refresh=False))
+    for p in lacking:
+        missing = Event.objects.filter(epcs__role="a", epcs__epc=p).exclude(
+            event_id__in=PermitDraw.objects.filter(permit=p).values("event_id"))
+        events = list(stored_events(missing, with_retracted=True))
+        _record_draws(extractor.extract(events).transactions, events, {p})
 
 
 def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) -> F.Facts:

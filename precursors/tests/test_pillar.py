@@ -567,3 +567,41 @@ def test_capture_counts_earlier_uses_of_a_capped_permit(world):
     assert not [f for f in first["flags"] if f["rule"] == "R04"]
     second = post(client, sale(2, "09")).json()                       # 600 kg drawn on a 500 kg filing
     assert [f["rule"] for f in second["flags"] if f["rule"] == "R04"] == ["R04"]
+    # the draws are kept, one row per sale, so a later capture sums them with one query
+    from precursors.models import PermitDraw
+
+    assert sorted(PermitDraw.objects.filter(permit="PUR-CAP-1").values_list("event_id", "kg")) == [
+        ("urn:uuid:50000000-0000-4000-8000-000000000001", pytest.approx(300.0)),
+        ("urn:uuid:50000000-0000-4000-8000-000000000002", pytest.approx(300.0))]
+
+
+def _capped_permit_sale(n, hour):
+    return doc(ev({"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                   "quantityList": [{"epcClass": LOT, "quantity": 300 / 0.79, "uom": "LTR"}],
+                   "bizLocation": {"id": S_PROD}, **owning(PRODUCER, TRADER)}, f"04-0{n}T{hour}:00",
+                  eventID=f"urn:uuid:50000000-0000-4000-8000-00000000000{n}",
+                  **{"jindu:permitNo": "PUR-CAP-2", "jindu:paymentMethod": "transfer"}))
+
+
+@pytest.mark.parametrize("retract_first", [False, True])
+def test_earlier_sales_captured_without_rules_still_count_unless_retracted(world, retract_first):
+    """A sale loaded without the capture-time rules (a bulk load) has no draw row yet: the next capture citing the
+    permit reads it once and records it; a retracted sale draws nothing."""
+    from precursors.capture import capture
+    from precursors.models import PermitDraw
+
+    with acting_as(username="test"):
+        Authorization(number="PUR-CAP-2", type="purchase_filing", holder=world["trader"],
+                      counterparty=world["producer"], substances={"C3-02": 500}, valid_from=dt.date(2026, 1, 1),
+                      valid_to=dt.date(2026, 12, 31)).save()
+    capture(_capped_permit_sale(1, "08"), user=world["city"], run_rules=False)
+    if retract_first:
+        declared = _capped_permit_sale(1, "08")
+        declared["epcisBody"]["eventList"][0]["errorDeclaration"] = {
+            "declarationTime": "2026-04-01T12:00:00+08:00", "reason": "incorrect_data"}
+        capture(declared, user=world["city"], run_rules=False)
+    assert not PermitDraw.objects.exists()
+    second = post(token_client(world["city"]), _capped_permit_sale(2, "09")).json()
+    r04 = [f["rule"] for f in second["flags"] if f["rule"] == "R04"]
+    assert r04 == ([] if retract_first else ["R04"])
+    assert PermitDraw.objects.filter(permit="PUR-CAP-2").count() == 2
