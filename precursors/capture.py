@@ -13,6 +13,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from .registry import Registry
 
 logger = logging.getLogger(__name__)
 CHUNK = 900   # SQLite's default limit is 999 host parameters per statement
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture-sm3")
 
 
 class CaptureRefused(Exception):
@@ -96,12 +99,12 @@ def gc_paused():
 
 
 def capture(doc, *, user, party: Party | None = None, channel: str = "api", run_rules: bool = True,
-            registry: Registry | None = None, document_bytes: bytes | None = None) -> CaptureResult:
-    """``document_bytes``: the document as received (the API passes the request body), for the batch's SM3;
-    without it the SM3 is of the document serialised with sorted keys."""
+            registry: Registry | None = None) -> CaptureResult:
+    """A parsed document (the web form, the Excel ledger, the demo); the batch's SM3 is of the document serialised
+    with sorted keys."""
     with gc_paused():
         return _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry,
-                        document_bytes=document_bytes)
+                        document_sm3=lambda: sm3_hex(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)))
 
 
 def capture_body(body: bytes, *, user, party: Party | None = None, channel: str = "api", run_rules: bool = True,
@@ -110,6 +113,9 @@ def capture_body(body: bytes, *, user, party: Party | None = None, channel: str 
     both (the parse alone makes ~100 objects per event; with the collector on, a full collection over a large heap
     can land in it and cost more than the capture), with the body's SM3 recorded. Raises CaptureRefused for a body
     that is not JSON."""
+    # the body's SM3 is computed on another thread while this one validates and normalises (the hash releases
+    # the interpreter lock: ~8 MB for 10,000 events)
+    body_sm3 = _HASHER.submit(sm3_hex, body)
     with gc_paused():
         try:
             doc = orjson.loads(body)
@@ -117,14 +123,14 @@ def capture_body(body: bytes, *, user, party: Party | None = None, channel: str 
             raise CaptureRefused([{"path": "(document)",
                                    "message": _("not valid JSON: %(error)s") % {"error": exc}}]) from exc
         result = _capture(doc, user=user, party=party, channel=channel, run_rules=run_rules, registry=registry,
-                          document_bytes=body)
+                          document_sm3=body_sm3.result)
         # freed while the collector is still paused: otherwise the first allocation after it resumes starts a
         # collection that walks the whole parsed document
         del doc
         return result
 
 
-def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) -> CaptureResult:
+def _capture(doc, *, user, party, channel, run_rules, registry, document_sm3: Callable[[], str]) -> CaptureResult:
     if not has_perm(user, "precursors.event", "add"):
         raise PermissionDenied(_("You may not report precursor events."))
     issues = epcis.validate_document(doc)
@@ -190,8 +196,7 @@ def _capture(doc, *, user, party, channel, run_rules, registry, document_bytes) 
         raise CaptureRefused(errors, status=403)
 
     scope_area = scope.area_prefix
-    doc_bytes = document_bytes if document_bytes is not None else orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-    result = _store(payloads, doc_ctx, doc_bytes, user=user, party=party, channel=channel, reg=reg,
+    result = _store(payloads, doc_ctx, document_sm3(), user=user, party=party, channel=channel, reg=reg,
                     record_time=record_time, scope_area=scope_area)
     if run_rules and result.new_ids:
         from .rules_service import capture_check
@@ -271,11 +276,11 @@ EVENT_COLUMNS = ("id", "event_id", "declared_error", "content_hash", "event_type
                  "batch_id", "raw")
 
 
-def _store(payloads, doc_ctx, doc_bytes, *, user, party, channel, reg, record_time, scope_area) -> CaptureResult:
+def _store(payloads, doc_ctx, doc_sm3, *, user, party, channel, reg, record_time, scope_area) -> CaptureResult:
     with transaction.atomic():
         batch = CaptureBatch.objects.create(
             channel=channel, user=user, party=party, area_code=(party.area_code if party else scope_area)[:15],
-            document_sm3=sm3_hex(doc_bytes), context=doc_ctx, n_events=len(payloads))
+            document_sm3=doc_sm3, context=doc_ctx, n_events=len(payloads))
         result = CaptureResult(batch=batch, event_ids=[p[0].event_id for p in payloads])
         default_area = party.area_code if party else scope_area
         db_time = _db_datetime()
