@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -35,7 +36,15 @@ from .registry import Registry
 
 logger = logging.getLogger(__name__)
 CHUNK = 900   # SQLite's default limit is 999 host parameters per statement
-_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture-sm3")
+_HASHERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _hasher() -> ThreadPoolExecutor:
+    """This process's hashing thread (one per process: a pool inherited across a fork has no thread behind it)."""
+    pid = os.getpid()
+    if pid not in _HASHERS:
+        _HASHERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture-sm3")
+    return _HASHERS[pid]
 
 
 class CaptureRefused(Exception):
@@ -115,7 +124,7 @@ def capture_body(body: bytes, *, user, party: Party | None = None, channel: str 
     that is not JSON."""
     # the body's SM3 is computed on another thread while this one validates and normalises (the hash releases
     # the interpreter lock: ~8 MB for 10,000 events)
-    body_sm3 = _HASHER.submit(sm3_hex, body)
+    body_sm3 = _hasher().submit(sm3_hex, body)
     with gc_paused():
         try:
             doc = orjson.loads(body)
