@@ -151,11 +151,28 @@ def log_changes_bulk(objects, action: str = "create", message: str = "") -> int:
     return len(records)
 
 
+def _digest_value(value):
+    """A value as the digest sees it: numbers as the text of their float (PostgreSQL's jsonb gives 1e16 back as an
+    integer and -0.0 as 0.0, and keeps integers wider than 64 bits), containers element by element."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        number = float(value)
+        return repr(number + 0.0)           # + 0.0 turns -0.0 into 0.0
+    if isinstance(value, dict):
+        return {str(k): _digest_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_digest_value(v) for v in value]
+    return str(value)
+
+
 def content_digest(objects, fields: tuple[str, ...]) -> str:
-    """SM3 over ``[pk, *fields]`` of each object in pk order (canonical JSON, keys sorted): recomputed from the
-    stored rows, it shows whether any of them changed since :func:`log_created_digest` recorded it."""
-    rows = sorted(([obj.pk, *(getattr(obj, f) for f in fields)] for obj in objects), key=lambda r: r[0])
-    return sm3_hex(orjson.dumps(rows, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
+    """SM3 over ``[pk, *fields]`` of each object in pk order (canonical JSON, keys sorted, numbers normalised):
+    recomputed from the stored rows on either database, it shows whether any of them changed since
+    :func:`log_created_digest` recorded it."""
+    rows = sorted(([obj.pk, *(_digest_value(getattr(obj, f)) for f in fields)] for obj in objects),
+                  key=lambda r: r[0])
+    return sm3_hex(orjson.dumps(rows, option=orjson.OPT_SORT_KEYS))
 
 
 def log_created_digest(objects, fields: tuple[str, ...], message: str = ""):

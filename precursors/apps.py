@@ -14,6 +14,17 @@ class PrecursorsConfig(AppConfig):
         from .catalogue_sync import sync_catalogue
 
         post_migrate.connect(sync_catalogue, sender=self)
+        # the permit draws the capture-time rules keep were weighed with the catalogue of the day: a change to it
+        # drops them, and the next captures read the events again (rules_service._fill_missing_draws)
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import ProductMapping, Substance
+        from .rules_service import forget_permit_draws
+
+        for model in (ProductMapping, Substance):
+            post_save.connect(forget_permit_draws, sender=model, dispatch_uid=f"permit-draws-{model.__name__}-save")
+            post_delete.connect(forget_permit_draws, sender=model,
+                                dispatch_uid=f"permit-draws-{model.__name__}-delete")
         for label, url_name, resource in [
             (_("Overview"), "precursors:overview", "precursors.party"),
             (_("Enterprises (一企一档)"), "precursors:party_list", "precursors.party"),

@@ -321,7 +321,8 @@ def _store(payloads, doc_ctx, doc_sm3, *, user, party, channel, reg, record_time
             inserted = 0
             if rows:
                 cur.executemany(f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES "
-                                f"({', '.join(['%s'] * len(EVENT_COLUMNS))}) ON CONFLICT DO NOTHING", rows)
+                                f"({', '.join(['%s'] * len(EVENT_COLUMNS))}) "
+                                f"ON CONFLICT (event_id, declared_error) DO NOTHING", rows)
                 inserted = cur.rowcount
             stored_before = {}
             if inserted != len(rows):
@@ -336,12 +337,15 @@ def _store(payloads, doc_ctx, doc_sm3, *, user, party, channel, reg, record_time
             for pk, key, chash in candidates:
                 if landed is None or pk in landed:
                     result.new_keys.append(key)
-                elif stored_before.get(key) == chash:
-                    result.duplicate_ids.append(key[0])
-                else:
-                    result.conflicting_ids.append(key[0])
+                    continue
+                if key not in stored_before:      # skipped, yet no stored event holds the key: cannot happen
+                    raise RuntimeError(f"event {key[0]} was neither stored nor found stored")
+                (result.duplicate_ids if stored_before[key] == chash else result.conflicting_ids).append(key[0])
             for key, chash in repeats:
-                (result.duplicate_ids if first[key] == chash else result.conflicting_ids).append(key[0])
+                # a repeat is judged against what is stored under its key: the document's first occurrence if that
+                # was stored now, else the event stored before
+                reference = stored_before.get(key, first[key])
+                (result.duplicate_ids if reference == chash else result.conflicting_ids).append(key[0])
             if epc_rows:
                 cur.executemany(f"INSERT INTO {EventEPC._meta.db_table} (event_id, epc, role) VALUES (%s, %s, %s) "
                                 "ON CONFLICT DO NOTHING", epc_rows)

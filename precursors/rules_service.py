@@ -184,9 +184,12 @@ def _prior_permit_use(facts: F.Facts, reg: Registry, events: list) -> None:
         draws = draws.filter(event_time__gte=window_start)
     totals = {(p, s): [kg, n] for p, s, kg, n in draws.values_list("permit", "substance").annotate(
         kg=Sum("kg"), n=Count("event_id")).order_by()}
+    own_ids = list({t.event_ids[0] for t in facts.transactions})
+    retracted_now = {e for i in range(0, len(own_ids), 900) for e in EventRetraction.objects.filter(
+        event_id__in=own_ids[i:i + 900]).values_list("event_id", flat=True)}
     for t in facts.transactions:          # this capture's own draws are not "earlier"
-        if window_start is not None and t.time < window_start:
-            continue
+        if (window_start is not None and t.time < window_start) or t.event_ids[0] in retracted_now:
+            continue                      # (not in the sums either: outside the window, or retracted meanwhile)
         for number in set(t.permits) & cited:
             if (number, t.substance) in totals:
                 totals[(number, t.substance)][0] -= t.kg
@@ -196,6 +199,13 @@ def _prior_permit_use(facts: F.Facts, reg: Registry, events: list) -> None:
         if n > 0:
             a.prior_used_kg = {**a.prior_used_kg, substance: a.prior_used_kg.get(substance, 0.0) + kg}
             a.prior_uses += n
+
+
+def forget_permit_draws(**_signal) -> None:
+    """Drop the kept permit draws (derived data: the next captures citing a permit record them again)."""
+    from .models import PermitDraw
+
+    PermitDraw.objects.all().delete()
 
 
 def _record_draws(transactions, events, permits: set[str]) -> None:

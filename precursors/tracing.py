@@ -18,7 +18,7 @@ from .models import Event, EventRetraction
 from .registry import Registry, product_catalog
 
 _lock = threading.Lock()
-_state: dict = {"index": None, "last_pk": 0, "last_id": None, "retractions": 0, "recent": set()}
+_state: dict = {"index": None, "last_pk": 0, "last_id": None, "retractions": 0, "recent": set(), "version": None}
 #: PostgreSQL hands out ids when rows are inserted, not when they commit: a capture that commits after a later one
 #: leaves a lower id behind the watermark. The ids of the last TRAIL rows are re-checked on each refresh (an
 #: index-only range query) and any that appeared late are added.
@@ -44,9 +44,23 @@ def lineage_index(refresh: bool = True) -> LineageIndex:
     with _lock, gc_paused():
         built = _bring_up_to_date(refresh)
         if built and _state["index"].n_events >= FREEZE_FROM_EVENTS:
-            gc.collect()              # what is garbage now must not be frozen with the index
+            # what an earlier freeze kept (a replaced index, a request then in flight) is collected now, and what is
+            # garbage now is not frozen with the new index
+            gc.unfreeze()
+            gc.collect()
             gc.freeze()
         return _state["index"]
+
+
+def registry_version() -> tuple:
+    """What the index copied from the registry when it was built (sites → parties, the product catalogue's densities
+    and piece masses) changes when any of those rows is added, changed or removed: their counts and latest update."""
+    from django.db.models import Count, Max
+
+    from .models import ProductMapping, Site, Substance
+
+    return tuple(tuple(m.objects.aggregate(n=Count("pk"), last=Max("updated")).values())
+                 for m in (Site, ProductMapping, Substance))
 
 
 def _bring_up_to_date(refresh: bool) -> bool:
@@ -55,12 +69,14 @@ def _bring_up_to_date(refresh: bool) -> bool:
 
     built = False
     n_retractions = EventRetraction.objects.count()
+    version = registry_version()
     # events the index holds that are no longer stored (a capture inside a transaction that rolled back, e.g.
     # a failed Excel import) make it stale: the newest event it holds must still be there
     gone = _state["last_pk"] and not Event.objects.filter(pk=_state["last_pk"],
                                                           event_id=_state["last_id"]).exists()
-    if _state["index"] is None or n_retractions != _state["retractions"] or gone:
-        _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions, recent=set())
+    if _state["index"] is None or n_retractions != _state["retractions"] or gone or version != _state["version"]:
+        _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions, recent=set(),
+                      version=version)
         built = True
     if refresh or _state["last_pk"] == 0:
         last = Event.objects.order_by("-pk").values_list("pk", "event_id").first()
@@ -82,7 +98,7 @@ def _bring_up_to_date(refresh: bool) -> bool:
 
 def reset() -> None:
     with _lock:
-        _state.update(index=None, last_pk=0, last_id=None, retractions=0, recent=set())
+        _state.update(index=None, last_pk=0, last_id=None, retractions=0, recent=set(), version=None)
 
 
 def seed_visible(user, seed: str) -> bool:

@@ -87,6 +87,11 @@ def test_partly_known_document_sorts_new_duplicate_and_conflicting_events(office
     assert r["duplicates"] == n - 1 + 1                     # the untouched stored ones, and the identical repeat
     assert sorted(r["conflicting_event_ids"]) == sorted([events[1]["eventID"], fresh["eventID"]])
     assert Event.objects.get(event_id=events[1]["eventID"]).raw == stored_raw
+    # a repeat of a stored event is judged against what is stored, not against the document's first occurrence
+    again = copy.deepcopy(doc)
+    again["epcisBody"]["eventList"] = [copy.deepcopy(body[1]), copy.deepcopy(events[1])]   # changed, then as stored
+    r2 = post(client, again).json()
+    assert (r2["new"], r2["duplicates"], r2["conflicting_event_ids"]) == (0, 1, [events[1]["eventID"]])
     found = client.get("/api/epcis/events", {"MATCH_epc": "urn:epc:id:sgtin:0614141.107346.fresh1"})
     assert ids_of(found) == [fresh["eventID"]]
     assert ids_of(client.get("/api/epcis/events", {"MATCH_epc": "urn:epc:id:sgtin:0614141.107346.fresh2"})) == []

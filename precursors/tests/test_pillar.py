@@ -435,6 +435,11 @@ def test_new_alerts_are_audited_by_one_digest_row_that_shows_tampering(db):
     alerts = list(Alert.objects.all())
     assert row.after["count"] == 5 and row.object_id == f"{min(a.pk for a in alerts)}-{max(a.pk for a in alerts)}"
     assert content_digest(alerts, ALERT_DIGEST_FIELDS) == row.after["content_sm3"]
+    # numbers as PostgreSQL's jsonb gives them back (an integral float as an integer, -0.0 as 0.0) digest the same
+    from types import SimpleNamespace
+
+    assert content_digest([SimpleNamespace(pk=1, details={"kg": 1e16, "gap": -0.0})], ("details",)) == \
+        content_digest([SimpleNamespace(pk=1, details={"kg": 10_000_000_000_000_000, "gap": 0.0})], ("details",))
     # an alert changed behind the application's back no longer matches the digest
     Alert.objects.filter(pk=alerts[2].pk).update(message="改过")
     assert content_digest(Alert.objects.all(), ALERT_DIGEST_FIELDS) != row.after["content_sm3"]
@@ -523,7 +528,8 @@ def test_trace_index_picks_up_an_event_committed_behind_the_watermark(world):
     index = tracing._new_index()
     index.add(trace_event_from(e) for e in stored_events(Event.objects.filter(pk__in=b_pks)))
     last = Event.objects.filter(pk__in=b_pks).order_by("-pk").values_list("pk", "event_id").first()
-    tracing._state.update(index=index, last_pk=last[0], last_id=last[1], recent=set(b_pks), retractions=0)
+    tracing._state.update(index=index, last_pk=last[0], last_id=last[1], recent=set(b_pks), retractions=0,
+                          version=tracing.registry_version())
     assert PRODUCER not in {n["party"] for n in tracing.trace(PRODUCT, direction="back")["nodes"]}
     capture(doc(dict(later["epcisBody"]["eventList"][0], eventID="urn:uuid:40000000-0000-4000-8000-000000000002")),
             user=world["city"], run_rules=False)                   # the next capture makes the index refresh
@@ -605,3 +611,37 @@ def test_earlier_sales_captured_without_rules_still_count_unless_retracted(world
     r04 = [f["rule"] for f in second["flags"] if f["rule"] == "R04"]
     assert r04 == ([] if retract_first else ["R04"])
     assert PermitDraw.objects.filter(permit="PUR-CAP-2").count() == 2
+
+
+def test_a_sale_retracted_in_the_same_document_is_not_taken_off_the_earlier_draws(world):
+    """400 kg already drawn on a 500 kg filing; one document brings a 50 kg sale, its error declaration and a 150 kg
+    sale: 550 kg are drawn, so R04 flags the 150 kg sale."""
+    from precursors.capture import capture
+
+    with acting_as(username="test"):
+        Authorization(number="PUR-CAP-3", type="purchase_filing", holder=world["trader"],
+                      counterparty=world["producer"], substances={"C3-02": 500}, valid_from=dt.date(2026, 1, 1),
+                      valid_to=dt.date(2026, 12, 31)).save()
+
+    def sale(n, kg):
+        return ev({"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                   "quantityList": [{"epcClass": LOT, "quantity": kg / 0.79, "uom": "LTR"}],
+                   "bizLocation": {"id": S_PROD}, **owning(PRODUCER, TRADER)}, f"04-0{n}T08:00",
+                  eventID=f"urn:uuid:60000000-0000-4000-8000-00000000000{n}",
+                  **{"jindu:permitNo": "PUR-CAP-3", "jindu:paymentMethod": "transfer"})
+
+    capture(doc(sale(1, 400)), user=world["city"])
+    retracted = sale(2, 50)
+    declaration = {**retracted, "errorDeclaration": {"declarationTime": "2026-04-02T12:00:00+08:00",
+                                                     "reason": "incorrect_data"}}
+    result = capture(doc(retracted, declaration, sale(3, 150)), user=world["city"])
+    assert result.retracted_ids == [retracted["eventID"]]
+    assert [f["event_ids"] for f in result.flags if f["rule"] == "R04"] == [[sale(3, 150)["eventID"]]]
+
+
+def test_the_lineage_index_is_rebuilt_when_the_catalogue_or_sites_change(world):
+    index = tracing.lineage_index()
+    assert tracing.lineage_index() is index
+    with acting_as(username="test"):
+        ProductMapping(prefix="urn:epc:class:lgtin:6901234.0777", substance_id="C3-02", density_kg_l=0.8).save()
+    assert tracing.lineage_index() is not index
