@@ -54,13 +54,17 @@ def lineage_index(refresh: bool = True) -> LineageIndex:
 
 def registry_version() -> tuple:
     """What the index copied from the registry when it was built (sites → parties, the product catalogue's densities
-    and piece masses) changes when any of those rows is added, changed or removed: their counts and latest update."""
-    from django.db.models import Count, Max
+    and piece masses) changes when any of those rows is added, changed or removed: their counts and latest update,
+    read in one query (it runs before every trace)."""
+    from django.db import connection
 
     from .models import ProductMapping, Site, Substance
 
-    return tuple(tuple(m.objects.aggregate(n=Count("pk"), last=Max("updated")).values())
-                 for m in (Site, ProductMapping, Substance))
+    tables = [m._meta.db_table for m in (Site, ProductMapping, Substance)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {t}), (SELECT MAX(updated) FROM {t})"
+                                             for t in tables))
+        return tuple(cursor.fetchone())
 
 
 def _bring_up_to_date(refresh: bool) -> bool:
