@@ -442,6 +442,23 @@ def copy_table_ddl(cursor, table, copy):
     return out
 
 
+def stored_rows(batch_id):
+    """(the event columns a capture writes, without id; one batch's rows with the id first; their EPC-index rows)."""
+    from django.db import connection
+
+    from precursors.capture import EVENT_COLUMNS
+    from precursors.models import Event, EventEPC
+
+    cols = EVENT_COLUMNS[1:]
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT id, {', '.join(cols)} FROM {Event._meta.db_table} WHERE batch_id = %s ORDER BY id",
+                    [batch_id])
+        rows = cur.fetchall()
+        cur.execute(f"SELECT event_id, epc, role FROM {EventEPC._meta.db_table} WHERE event_id BETWEEN %s AND %s",
+                    [rows[0][0], rows[-1][0]])
+        return cols, rows, cur.fetchall()
+
+
 def raw_insert_baseline(batch_id, repeat=3):
     """events/s of a plain ``executemany`` of the rows a capture stored (read back from the table) into an empty
     table with the same columns, constraints and indexes, in one transaction; and the same plus its EPC-index rows."""
@@ -449,17 +466,10 @@ def raw_insert_baseline(batch_id, repeat=3):
 
     from precursors.models import Event, EventEPC
 
-    cols = ("event_id", "declared_error", "content_hash", "event_type", "action", "event_time", "record_time",
-            "biz_step", "disposition", "read_point", "biz_location", "party_id", "area_code", "batch_id", "raw")
-    et, xt = Event._meta.db_table, EventEPC._meta.db_table
+    cols, rows, epc_rows = stored_rows(batch_id)
     with connection.cursor() as cur:
-        cur.execute(f"SELECT id, {', '.join(cols)} FROM {et} WHERE batch_id = %s ORDER BY id", [batch_id])
-        rows = cur.fetchall()
-        lo, hi = rows[0][0], rows[-1][0]
-        cur.execute(f"SELECT event_id, epc, role FROM {xt} WHERE event_id BETWEEN %s AND %s", [lo, hi])
-        epc_rows = cur.fetchall()
-        event_ddl = copy_table_ddl(cur, et, "bench_event_copy")
-        epc_ddl = copy_table_ddl(cur, xt, "bench_eventepc_copy")
+        event_ddl = copy_table_ddl(cur, Event._meta.db_table, "bench_event_copy")
+        epc_ddl = copy_table_ddl(cur, EventEPC._meta.db_table, "bench_eventepc_copy")
     rows = [r[1:] for r in rows]
     insert = f"INSERT INTO bench_event_copy ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
     insert_epc = "INSERT INTO bench_eventepc_copy (event_id, epc, role) VALUES (%s, %s, %s)"
@@ -492,17 +502,11 @@ def raw_insert_at_scale(batch_id):
 
     from precursors.models import Event, EventEPC
 
-    cols = ("event_id", "declared_error", "content_hash", "event_type", "action", "event_time", "record_time",
-            "biz_step", "disposition", "read_point", "biz_location", "party_id", "area_code", "batch_id", "raw")
     et, xt = Event._meta.db_table, EventEPC._meta.db_table
+    cols, rows, epc_rows = stored_rows(batch_id)
     with connection.cursor() as cur:
-        cur.execute(f"SELECT id, {', '.join(cols)} FROM {et} WHERE batch_id = %s ORDER BY id", [batch_id])
-        rows = cur.fetchall()
         cur.execute("SELECT MAX(id) FROM " + et)
         top = cur.fetchone()[0]
-        cur.execute(f"SELECT event_id, epc, role FROM {xt} WHERE event_id BETWEEN %s AND %s",
-                    [rows[0][0], rows[-1][0]])
-        epc_rows = cur.fetchall()
     shift = top + 1 - rows[0][0]
     rows = [(r[0] + shift, r[1] + "~bench", *r[2:]) for r in rows]
     epc_rows = [(e + shift, epc, role) for e, epc, role in epc_rows]
