@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from geo.adjacency import neighbours
 
 from . import models
-from .algorithms import pdmp, signals
 from .choices import AlertSource
 
 DEFAULT_EVALUATE_LAST = 26
@@ -120,6 +119,8 @@ def evaluate_definition(definition: models.AlertDefinition, end: dt.date | None 
     series_values = [None if v is None else (math.log(v) if transform == "log" and v > 0 else
                                              (None if transform == "log" else v)) for v in values]
     split = max(0, len(series_values) - last)
+    from .algorithms import signals  # scipy.stats: imported when a definition runs, not with the app
+
     points = signals.detect(definition.method, series_values[:split], series_values[split:], params)
     created = []
     for offset, point in enumerate(points):
@@ -199,6 +200,8 @@ def run_pdmp_rules(params: dict | None = None, area_prefix: str = "") -> list[mo
     rows = list(models.Dispensing.objects.filter(area_code__startswith=area_prefix).values_list(*fields))
     if not rows:
         return []
+    from .algorithms import pdmp
+
     result = pdmp.run_all(pdmp_columns(rows, fields), params or {})
     area_of = {str(r[0]): r[5] for r in rows}
     created = []

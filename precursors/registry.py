@@ -64,13 +64,14 @@ class Registry:
 
     def extractor(self, catalog: ProductCatalog | None = None, index=None) -> FactExtractor:
         """``index``: a LineageIndex holding the packing history, to weigh containers named by EPC only."""
-        contents = None
+        contents = known_id = None
         if index is not None:
             def contents(epc, when):
                 lots, _unknown = index.contents(epc, trace._ts(when))
                 return lots
+            known_id = index.known_id
         return FactExtractor(catalog or product_catalog(), site_party=self.site_party, site_area=self.site_area,
-                             party_area=self.party_area, contents=contents)
+                             party_area=self.party_area, contents=contents, known_id=known_id)
 
 
 def _party(pairs) -> str | None:

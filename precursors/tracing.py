@@ -93,7 +93,7 @@ def _bring_up_to_date(refresh: bool) -> bool:
             if late:
                 qs = Event.objects.filter(pk__in=late) | qs
             added = list(qs.values_list("pk", flat=True))
-            _state["index"].add(trace_event_from(e) for e in stored_events(qs))
+            _state["index"].add(trace_event_from(e) for e in stored_events(qs, scan=not low))
             _state["last_pk"], _state["last_id"] = last
             recent = (window | set(added))
             _state["recent"] = {pk for pk in recent if pk > last[0] - TRAIL}

@@ -1,22 +1,29 @@
-"""Excel in and out (openpyxl). Pure helpers: no Django import."""
+"""Excel in and out (openpyxl). Pure helpers: no Django import.
+
+openpyxl is imported by the functions that use it, not with this module: every process imports this module (the
+import pipeline registers with it) and most never open a workbook; openpyxl weighs ~30 MB of memory."""
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from functools import cache
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-ERROR_FILL = PatternFill("solid", fgColor="F8CBAD")
+@cache
+def _styles():
+    """(header font, header fill, error fill)."""
+    from openpyxl.styles import Font, PatternFill
+
+    return Font(bold=True), PatternFill("solid", fgColor="DDEBF7"), PatternFill("solid", fgColor="F8CBAD")
 
 
 def write_table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "数据",
                 footer: str | None = None) -> bytes:
     """A one-sheet workbook: bold header row, frozen, then the rows; ``footer`` (e.g. a watermark
     naming who exported it and when) goes on a line under the data."""
+    from openpyxl import Workbook
+
+    header_font, header_fill, _ = _styles()
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31])
     ws.freeze_panes = "A2"
@@ -25,7 +32,7 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str 
     header_cells = []
     for h in headers:
         cell = WriteOnlyCell(ws, value=str(h))
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.font, cell.fill = header_font, header_fill
         header_cells.append(cell)
     ws.append(header_cells)
     for row in rows:
@@ -55,8 +62,11 @@ def template_workbook(headers: Sequence[str], notes: Sequence[tuple[str, str]], 
     where code columns are formatted as text (so Excel keeps 18-digit codes and leading zeros) and
     choice columns offer a drop-down, a 说明 sheet with the help and an example, and a hidden 选项
     sheet holding the drop-down values."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    header_font, header_fill, _ = _styles()
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
@@ -64,7 +74,7 @@ def template_workbook(headers: Sequence[str], notes: Sequence[tuple[str, str]], 
     options = wb.create_sheet("选项")
     for col, header in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=col, value=header)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.font, cell.fill = header_font, header_fill
         letter = cell.column_letter
         ws.column_dimensions[letter].width = max(12, len(header) * 2 + 4)
         if note_by_header.get(header):
@@ -116,6 +126,8 @@ def read_rows(data: bytes, file_name: str) -> tuple[list[str], list[list]]:
             raise UnreadableFile("CSV is neither UTF-8 nor GB18030")
         table = list(csv.reader(io.StringIO(text)))
     elif name.endswith(".xlsx") or name.endswith(".xlsm"):
+        from openpyxl import load_workbook
+
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -139,13 +151,18 @@ def read_rows(data: bytes, file_name: str) -> tuple[list[str], list[list]]:
 def error_workbook(headers: Sequence[str], rows: Sequence[tuple[int, Sequence]],
                    errors: dict[int, dict[str, str]]) -> bytes:
     """The uploaded rows with an added 错误 column; each bad cell is filled and carries its message."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment
+
+    header_font, header_fill, error_fill = _styles()
     wb = Workbook()
     ws = wb.active
     ws.title = "错误"
     all_headers = ["行号", *headers, "错误"]
     for col, header in enumerate(all_headers, start=1):
         cell = ws.cell(row=1, column=col, value=header)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.font, cell.fill = header_font, header_fill
     out_row = 2
     column_of = {h: i for i, h in enumerate(headers, start=2)}
     for excel_row, values in rows:
@@ -160,7 +177,7 @@ def error_workbook(headers: Sequence[str], rows: Sequence[tuple[int, Sequence]],
             messages.append(f"{header}: {message}")
             if header in column_of:
                 cell = ws.cell(row=out_row, column=column_of[header])
-                cell.fill = ERROR_FILL
+                cell.fill = error_fill
                 cell.comment = Comment(message, "Jindu")
         msg_cell = ws.cell(row=out_row, column=len(all_headers), value="；".join(messages))
         msg_cell.alignment = Alignment(wrap_text=True)

@@ -202,16 +202,30 @@ def trace_event_from(ev: Any, *, permit: str | None = None, waybill_type: str = 
             btx.append((waybill_type, str(v)))
     etype = g("type", None)
     quantities = g("child_quantity_list") if etype == AGGREGATION_EVENT else g("quantity_list")
+    # identifiers are interned: the index keeps them (in nodes, timelines, edges), and one EPC, lot, site or permit
+    # named by many events is then one string, not one per event (a third of the index's memory at 1,000,000 events)
     return TraceEvent(
         event_id=ev.event_id, type=etype, action=g("action", None), event_time=ev.event_time,
-        biz_step=g("biz_step", None), disposition=g("disposition", None), epc_list=tuple(g("epc_list")),
-        parent_id=g("parent_id", None), child_epcs=tuple(g("child_epcs")), input_epcs=tuple(g("input_epc_list")),
-        output_epcs=tuple(g("output_epc_list")), quantities=tuple(tuple(q) for q in quantities),
-        input_quantities=tuple(tuple(q) for q in g("input_quantity_list")),
-        output_quantities=tuple(tuple(q) for q in g("output_quantity_list")),
+        biz_step=g("biz_step", None), disposition=g("disposition", None), epc_list=_ids(g("epc_list")),
+        parent_id=_id(g("parent_id", None)), child_epcs=_ids(g("child_epcs")), input_epcs=_ids(g("input_epc_list")),
+        output_epcs=_ids(g("output_epc_list")), quantities=_quantities(quantities),
+        input_quantities=_quantities(g("input_quantity_list")),
+        output_quantities=_quantities(g("output_quantity_list")),
         source=tuple(g("source_list")), destination=tuple(g("destination_list")), biz_transactions=tuple(btx),
-        read_point=g("read_point", None), biz_location=g("biz_location", None), permit=permit,
+        read_point=_id(g("read_point", None)), biz_location=_id(g("biz_location", None)), permit=_id(permit),
         transformation_id=g("transformation_id", None))
+
+
+def _id(value):
+    return sys.intern(value) if type(value) is str else value
+
+
+def _ids(values) -> tuple:
+    return tuple(map(_id, values))
+
+
+def _quantities(quantities) -> tuple:
+    return tuple((_id(q[0]), *q[1:]) for q in quantities)
 
 
 # --- small helpers ----------------------------------------------------------------------------------------------
@@ -327,10 +341,13 @@ class LineageIndex:
         self._is_import = (lambda e, b, s: is_import(e)) if is_import else _default_is_import
         # events
         self._ev_id: list[str] = []
-        self._ev_seen: set[str] = set()
+        self._ev_known: dict[str, str] = {}        # event id → itself (one copy, see known_id)
         self._ev_t = array("d")
         self._ev_permit: list = []
-        self._ev_btx: list = []                     # tuple of bizTransaction ids, or None
+        # the events' bizTransaction ids, one flat list: event seq's are _btx_flat[_ev_btx_end[seq-1]:_ev_btx_end[seq]]
+        # (a tuple per event would cost 60–90 MB at 1,000,000 events)
+        self._btx_flat: list[str] = []
+        self._ev_btx_end = array("q")
         self._ev_flags: dict[int, list[str]] = {}   # seq → reasons a quantity could not be converted
         # nodes
         self._nkey: dict[tuple, int] = {}
@@ -389,6 +406,11 @@ class LineageIndex:
     def n_edges(self) -> int:
         return len(self._e_kind)
 
+    def known_id(self, event_id: str) -> str:
+        """The index's own copy of an event id it holds (else the id given): a caller that keeps ids of the same
+        events (the rule run's facts) then holds one string per event, not two."""
+        return self._ev_known.get(event_id, event_id)
+
     def clear_caches(self) -> None:
         self._contents_cache.clear()
         self._summary_cache.clear()
@@ -398,7 +420,7 @@ class LineageIndex:
         """Add events (any order); returns how many were new."""
         n0 = len(self._ev_id)
         for e in events:
-            if e.event_id in self._ev_seen:
+            if e.event_id in self._ev_known:
                 continue
             self._add_one(e)
         self.clear_caches()
@@ -424,12 +446,14 @@ class LineageIndex:
         seq = len(self._ev_id)
         t = _ts(e.event_time)
         self._ev_id.append(e.event_id)
-        self._ev_seen.add(e.event_id)
+        self._ev_known[e.event_id] = e.event_id
         self._ev_t.append(t)
-        self._ev_permit.append(e.permit or None)
+        self._ev_permit.append(sys.intern(e.permit) if e.permit else None)
         btx_map = _as_map(e.biz_transactions)
         btx = tuple(sys.intern(str(v)) for vs in btx_map.values() for v in vs) or None
-        self._ev_btx.append(btx)
+        if btx is not None:
+            self._btx_flat.extend(btx)
+        self._ev_btx_end.append(len(self._btx_flat))
         src_map, dst_map = _as_map(e.source), _as_map(e.destination)
         step, disp = _bare(e.biz_step), _bare(e.disposition)
         typ = e.type
@@ -476,6 +500,7 @@ class LineageIndex:
         if key is None:
             key = (kind, holder, ident)
         n = self._nkey.get(key)
+        party = _id(party)
         if n is not None:
             if party and self._n_party[n] != party:
                 if self._n_party[n] is None:
@@ -561,7 +586,7 @@ class LineageIndex:
         return e
 
     def _index_btx(self, e: int, ev: int) -> None:
-        for b in self._ev_btx[ev] or ():
+        for b in self._btx_of(ev):
             cur = self._btx_edges.get(b)
             if cur is None:
                 self._btx_edges[b] = e
@@ -570,6 +595,9 @@ class LineageIndex:
                     cur.append(e)
             elif cur != e:
                 self._btx_edges[b] = [cur, e]
+
+    def _btx_of(self, ev: int) -> list[str]:
+        return self._btx_flat[self._ev_btx_end[ev - 1] if ev else 0:self._ev_btx_end[ev]]
 
     def _unlink_out(self, n: int, e: int) -> None:
         prev, cur = -1, self._n_out[n]
@@ -1245,7 +1273,7 @@ class LineageIndex:
         other = self._e_dst[e] if kind == "shipped_not_received" else self._e_src[e]
         return {"gap": kind, "event_id": self._ev_id[ev], "time": _iso(self._ev_t[ev], tz), "quantity": _r(kg),
                 "counterparty": self.party_of(other) if other >= 0 else None,
-                "biz_transactions": list(self._ev_btx[ev] or ())}
+                "biz_transactions": list(self._btx_of(ev))}
 
     def edge_summary(self, e: int, tz=CST) -> dict:
         d, unknown = self.edge_lots(e)
@@ -1253,7 +1281,7 @@ class LineageIndex:
         evs = [ev for ev in (self._e_ev1[e], self._e_ev2[e]) if ev >= 0]
         btx: dict[str, None] = {}
         for ev in evs:
-            for b in self._ev_btx[ev] or ():
+            for b in self._btx_of(ev):
                 btx[b] = None
         k, ef = self._e_kind[e], self._e_flag[e]
         out = {

@@ -195,8 +195,10 @@ class FactExtractor:
 
     def __init__(self, catalog: ProductCatalog, *, site_party: Mapping[str, str] | None = None,
                  site_area: Mapping[str, str] | None = None, party_area: Mapping[str, str] | None = None,
-                 contents=None):
+                 contents=None, known_id=None):
         self.catalog = catalog
+        #: ``known_id(event_id)`` → one shared copy of the id (the lineage index's), or None
+        self.known_id = known_id
         #: identified containers (drums, IBCs, pallets) carry no quantity in a shipping event: ``contents(epc,
         #: event_time)`` answers {epc_class: kg} from their packing history (a LineageIndex), or None
         self.contents = contents
@@ -235,9 +237,13 @@ class FactExtractor:
     def extract(self, events: Iterable) -> Extracted:
         out = Extracted()
         self._unconverted = 0
+        self._permit_tuples: dict[tuple, tuple] = {}
+        known_id = self.known_id
         for ev in events:
             if ev.error_declaration is not None:
                 continue
+            if known_id is not None:
+                ev.event_id = known_id(ev.event_id)
             step, disp = ev.biz_step, ev.disposition
             src, dst = _as_map(ev.source_list), _as_map(ev.destination_list)
             if ev.type == "ObjectEvent" and step == "shipping":
@@ -274,7 +280,8 @@ class FactExtractor:
         dest = _shared(site_of(_first(dst, "location")))
         country = _shared((get("country") or _first(dst, "country") or "CN").upper())
         btx = _as_map(ev.biz_transaction_list)
-        permits = tuple(map(_shared, as_id_list(get("permit"))))
+        permits = as_id_list(get("permit"))
+        permits = self._permit_tuples.setdefault(permits, permits)     # hundreds of sales cite one permit
         waybill = _shared((as_id_list(get("waybill")) or (btx.get("waybill") or btx.get("bol") or [""]))[0])
         is_export = country != "CN" or any(t in btx for t in ("cusdec", "export_declaration", "export_licence"))
         customs_kg = get("customs_kg")
@@ -286,15 +293,15 @@ class FactExtractor:
             out.transactions.append(Transaction(
                 id=f"{ev.event_id}#{code}", time=ev.event_time, seller_id=seller, buyer_id=buyer, substance=code,
                 kg=kg, event_ids=(ev.event_id,), permits=permits,
-                payment_method=str(get("payment") or ""), consignee_id=get("consignee"),
-                consignee_reason=str(get("consignee_reason") or ""), carrier_id=carrier,
+                payment_method=_shared(str(get("payment") or "")), consignee_id=_shared(get("consignee")),
+                consignee_reason=str(get("consignee_reason") or ""), carrier_id=_shared(carrier),
                 origin_site=origin, destination_site=dest, origin_area=self._area(origin, seller),
                 destination_area=self._area(dest, buyer), destination_country=country, is_export=is_export,
-                customs_hs=str(get("customs_hs") or ""),
+                customs_hs=_shared(str(get("customs_hs") or "")),
                 customs_kg=float(customs_kg) if customs_kg not in (None, "") else None,
                 mixture_share=float(share) if share not in (None, "") else None,
-                declared_use=str(get("use") or ""), waybill=str(waybill),
-                delivery_address_kind=str(get("address_kind") or ""),
+                declared_use=_shared(str(get("use") or "")), waybill=str(waybill),
+                delivery_address_kind=_shared(str(get("address_kind") or "")),
                 is_production_sale=bool(get("own_output"))))
 
     def _receiving(self, ev, src, dst, out):

@@ -14,9 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-import shapely
-from pyproj import Proj
-
 from .base import HIGH, MEDIUM, Hit, define_param, param, rule
 from .facts import (
     ANNUAL_REPORT,
@@ -576,7 +573,9 @@ define_param("weight_rel_tol", 0.01, "ratio", "local policy", "U", "到达时重
 
 
 @lru_cache(maxsize=1024)
-def _aeqd(lon: float, lat: float) -> Proj:
+def _aeqd(lon: float, lat: float):
+    from pyproj import Proj  # R29's geometry libraries load when a GPS track is judged, not with the app
+
     return Proj(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
 
 
@@ -588,6 +587,8 @@ def _to_xy(lonlats: list[tuple[float, float]], centre: tuple[float, float]) -> l
 
 
 def _distances_km(route_xy, points_xy) -> list[float]:
+    import shapely
+
     line = shapely.LineString(route_xy) if len(route_xy) > 1 else shapely.Point(route_xy[0])
     return (shapely.distance(shapely.points(points_xy), line) / 1000).tolist()
 
