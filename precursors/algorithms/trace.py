@@ -268,7 +268,7 @@ def _build_map(value) -> dict:
     return out
 
 
-_as_map_of_tuple = functools.lru_cache(maxsize=1 << 16)(_build_map)
+_as_map_of_tuple = functools.lru_cache(maxsize=1 << 12)(_build_map)
 
 
 def _first(m: dict, *kinds) -> str | None:

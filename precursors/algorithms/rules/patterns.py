@@ -387,12 +387,15 @@ def r11_reconciliation(facts: Facts):
     for d, t in _purchases(facts):
         if _registered(facts, t.buyer_id):
             outs[(t.seller_id, t.buyer_id, t.substance)].append((d, t))
-    for r in sorted(facts.receipts, key=lambda r: (_instant(r.time), r.id)):
+    for r in facts.receipts:
         seller = facts.parties.get(r.seller_id)
         if seller is None or seller.country == "CN":
-            ins[(r.seller_id, r.buyer_id, r.substance)].append((local_date(r.time), r))
+            ins[(r.seller_id, r.buyer_id, r.substance)].append(r)
+    # receipts are put in time order and dated one (S, B, s) at a time: for all of them at once, the sort keys and
+    # (date, receipt) pairs would hold ~80 MB at 1,000,000 events
     for key in sorted(outs.keys() | ins.keys()):
-        txs, rcs = outs.get(key, []), ins.get(key, [])
+        txs = outs.get(key, [])
+        rcs = [(local_date(r.time), r) for r in sorted(ins.get(key, ()), key=lambda r: (_instant(r.time), r.id))]
         matched = [False] * len(rcs)
         start = 0
         for d, t in txs:
