@@ -326,3 +326,23 @@ def test_events_are_append_only(office):
         cur.execute("UPDATE precursors_event SET biz_step = 'receiving'")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
         cur.execute("DELETE FROM precursors_event")
+
+
+def test_retractions_are_append_only(office):
+    """An error declaration's retraction is part of the record: neither edited nor removed, even by raw SQL."""
+    from django.db import DatabaseError, connection, transaction
+
+    client = token_client(office)
+    event = epcis.load_example("Example_9.6.1-ObjectEvent.jsonld")
+    post(client, event)
+    declared = json.loads(json.dumps(event))
+    first = declared["epcisBody"]["eventList"][0]
+    first["errorDeclaration"] = {"declarationTime": "2026-03-02T08:00:00+08:00", "reason": "incorrect_data"}
+    declared["epcisBody"]["eventList"] = [first]
+    post(client, declared)
+    assert EventRetraction.objects.count() == 1
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("UPDATE precursors_eventretraction SET reason = 'edited'")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM precursors_eventretraction")
+    assert EventRetraction.objects.get().reason == "incorrect_data"
