@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sys
+import threading
 from collections.abc import Iterable
 
 import orjson
@@ -323,13 +324,18 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     return facts
 
 
+_one_run_at_a_time = threading.Lock()
+
+
 def run_rules(rule_ids: list[str] | None = None, as_of: dt.datetime | None = None) -> dict:
     """The full run. Returns counts: hits, alerts created, alerts refreshed. The cyclic garbage collector is paused
     for the run: it builds millions of small acyclic objects that the collector would scan again and again (a third
     of the run time at 1,000,000 events); reference counting frees them."""
     from .capture import gc_paused
 
-    with gc_paused():
+    # one run at a time in a process (the worker's threads, the nightly task beside a queued run): each holds the
+    # facts of the whole event store
+    with _one_run_at_a_time, gc_paused():
         facts = build_facts(as_of)
         hits = rules.run(facts, rule_ids)
         as_of, n_transactions = facts.as_of, len(facts.transactions)

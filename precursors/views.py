@@ -153,7 +153,12 @@ def run_rules_now(request):
     _require(request, "precursors.alert", "change")
     from .jobs import enqueue_rules
 
-    job = enqueue_rules(request.user)
+    job, queued = enqueue_rules(request.user)
+    if not queued:
+        messages.info(request, _("A run of the rules is already queued or running (since %(time)s); its alerts will "
+                                 "appear in the inbox.") % {"time": timezone.localtime(job.created)
+                                                            .strftime("%Y-%m-%d %H:%M")})
+        return redirect("precursors:overview")
     return redirect(job.get_absolute_url())
 
 

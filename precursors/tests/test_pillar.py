@@ -691,3 +691,21 @@ def test_reading_the_whole_event_table_keeps_sqlite_page_cache_small_then_restor
     assert cache_size() == configured != -2048
     list(stored_events())                          # a read that is not a scan leaves the cache alone
     assert cache_size() == configured
+
+
+def test_a_rule_run_is_not_queued_twice(world, client):
+    """A full run holds the event store's facts in memory: while one is queued or running, asking again points to
+    it instead of queueing a second (a run left 'running' by a dead worker stops blocking after some hours)."""
+    from core.models import Job
+    from precursors.jobs import RUN_STALE_AFTER
+
+    web = login_client(client, world["city"])
+    running = Job.objects.create(kind="precursors.run_rules", label="R01–R31", user=world["city"],
+                                 status=Job.Status.RUNNING)
+    r = web.post("/precursors/rules/run/")
+    assert r.status_code == 302 and r.url.endswith("/precursors/")
+    assert Job.objects.filter(kind="precursors.run_rules").count() == 1
+    Job.objects.filter(pk=running.pk).update(created=running.created - RUN_STALE_AFTER)
+    r = web.post("/precursors/rules/run/")
+    assert Job.objects.filter(kind="precursors.run_rules").count() == 2
+    assert r.url == Job.objects.exclude(pk=running.pk).get().get_absolute_url()
