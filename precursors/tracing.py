@@ -18,7 +18,12 @@ from .models import Event, EventRetraction
 from .registry import Registry, product_catalog
 
 _lock = threading.Lock()
-_state: dict = {"index": None, "last_pk": 0, "last_id": None, "retractions": 0, "recent": set(), "version": None}
+def _empty_state(**values) -> dict:
+    return {"index": None, "last_pk": 0, "last_id": None, "retractions": 0, "recent": set(), "version": None,
+            **values}
+
+
+_state: dict = _empty_state()
 #: PostgreSQL hands out ids when rows are inserted, not when they commit: a capture that commits after a later one
 #: leaves a lower id behind the watermark. The ids of the last TRAIL rows are re-checked on each refresh (an
 #: index-only range query) and any that appeared late are added.
@@ -79,8 +84,7 @@ def _bring_up_to_date(refresh: bool) -> bool:
     gone = _state["last_pk"] and not Event.objects.filter(pk=_state["last_pk"],
                                                           event_id=_state["last_id"]).exists()
     if _state["index"] is None or n_retractions != _state["retractions"] or gone or version != _state["version"]:
-        _state.update(index=_new_index(), last_pk=0, last_id=None, retractions=n_retractions, recent=set(),
-                      version=version)
+        _state.update(_empty_state(index=_new_index(), retractions=n_retractions, version=version))
         built = True
     if refresh or _state["last_pk"] == 0:
         last = Event.objects.order_by("-pk").values_list("pk", "event_id").first()
@@ -92,17 +96,19 @@ def _bring_up_to_date(refresh: bool) -> bool:
             qs = Event.objects.filter(pk__gt=low, pk__lte=last[0])
             if late:
                 qs = Event.objects.filter(pk__in=late) | qs
-            added = list(qs.values_list("pk", flat=True))
+            # the ids seen now, read before the events are (an id committed in between is then re-checked, not
+            # lost); only the last TRAIL are re-checked next time, so only those are read (not a million at a build)
+            floor = last[0] - TRAIL
+            recent = {pk for pk in window if pk > floor} | set(qs.filter(pk__gt=floor).values_list("pk", flat=True))
             _state["index"].add(trace_event_from(e) for e in stored_events(qs, scan=not low))
             _state["last_pk"], _state["last_id"] = last
-            recent = (window | set(added))
-            _state["recent"] = {pk for pk in recent if pk > last[0] - TRAIL}
+            _state["recent"] = recent
     return built
 
 
 def reset() -> None:
     with _lock:
-        _state.update(index=None, last_pk=0, last_id=None, retractions=0, recent=set(), version=None)
+        _state.update(_empty_state())
 
 
 def seed_visible(user, seed: str) -> bool:

@@ -8,35 +8,19 @@ that way is caught by the chain head check.
 
 from django.db import migrations
 
+from core.triggers import PG_FUNCTION, create_append_only, drop_append_only
+
 TABLES = ("core_changelog", "core_accesslog")
 
 
 def create_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "sqlite":
-            for op in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;")
-        elif vendor == "postgresql":
-            schema_editor.execute(
-                "CREATE OR REPLACE FUNCTION jindu_audit_append_only() RETURNS trigger AS $$ "
-                "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql;",
-                params=None)  # no parameters: the % belongs to plpgsql
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION jindu_audit_append_only();")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(PG_FUNCTION, params=None)  # no parameters: the % belongs to plpgsql
+    create_append_only(schema_editor, TABLES)
 
 
 def drop_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "sqlite":
-            for op in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
-        elif vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+    drop_append_only(schema_editor, TABLES)
 
 
 class Migration(migrations.Migration):

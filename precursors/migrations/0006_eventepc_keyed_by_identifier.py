@@ -9,24 +9,13 @@ go. A row repeated within one event (the same identifier twice in one role) is k
 
 from django.db import migrations, models
 
+from core.triggers import create_append_only, drop_append_only
+
 TABLE = "precursors_eventepc"
 
 
 def _triggers(schema_editor, create: bool):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        for op in ("UPDATE", "DELETE"):
-            if create:
-                schema_editor.execute(f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_{op.lower()} BEFORE {op} ON {TABLE} "
-                                      f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END;")
-            else:
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{op.lower()}")
-    elif vendor == "postgresql":
-        if create:
-            schema_editor.execute(f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-                                  f"FOR EACH ROW EXECUTE FUNCTION jindu_audit_append_only();")
-        else:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}")
+    (create_append_only if create else drop_append_only)(schema_editor, (TABLE,))
 
 
 def to_composite_key(apps, schema_editor):

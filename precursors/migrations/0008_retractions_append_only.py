@@ -1,12 +1,11 @@
 """An error declaration's retraction (``EventRetraction``) is part of the event record: once written it is neither
 changed nor removed, like the events themselves (0002). Triggers refuse UPDATE and DELETE, raw SQL included."""
 
-import importlib
-
 from django.db import migrations
 
-create_triggers, drop_triggers = importlib.import_module(
-    "precursors.migrations.0002_events_append_only").append_only(("precursors_eventretraction",))
+from core.triggers import append_only
+
+create_triggers, drop_triggers = append_only(("precursors_eventretraction",))
 
 
 class Migration(migrations.Migration):

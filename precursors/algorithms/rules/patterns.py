@@ -393,7 +393,7 @@ def r11_reconciliation(facts: Facts):
                   key=lambda item: key(item[1]))
     domestic = (r for r in facts.receipts
                 if (seller := facts.parties.get(r.seller_id)) is None or seller.country == "CN")
-    ins = sorted(domestic, key=lambda r: (r.seller_id, r.buyer_id, r.substance, _instant(r.time), r.id))
+    ins = sorted(domestic, key=lambda r: (*key(r), _instant(r.time), r.id))
     next_out = next_in = 0
     while next_out < len(outs) or next_in < len(ins):
         heads = [key(outs[next_out][1])] if next_out < len(outs) else []
