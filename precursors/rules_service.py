@@ -314,13 +314,14 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     index.clear_caches()      # and those read for the transactions (~170 MB at 1,000,000 events)
     for name in ("transactions", "receipts", "transformations", "tag_sightings", "losses"):
         setattr(facts, name, getattr(extracted, name))
-    # a filing per sale names its transaction: it keeps the transaction's id string, not a second copy from the
-    # database (45 MB at 1,000,000 events)
-    transaction_ids = {t.id: t.id for t in facts.transactions}
+    # a filing per sale names its transaction: it refers to the transaction, whose id is made when read, instead of
+    # keeping a copy of the id from the database (45 MB at 1,000,000 events)
+    by_id = {t.id: t for t in facts.transactions}
     for f in facts.filings:
-        if f.transaction_id is not None:
-            f.transaction_id = transaction_ids.get(f.transaction_id, f.transaction_id)
-    del transaction_ids
+        t = by_id.get(f.transaction_id) if f.transaction_id is not None else None
+        if t is not None:
+            f.about(t)
+    del by_id
     return facts
 
 

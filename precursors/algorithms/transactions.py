@@ -291,7 +291,7 @@ class FactExtractor:
         carrier = get("carrier") or (possessor if possessor != seller else None)
         for code, kg in amounts.items():
             out.transactions.append(Transaction(
-                id=f"{ev.event_id}#{code}", time=ev.event_time, seller_id=seller, buyer_id=buyer, substance=code,
+                id=None, time=ev.event_time, seller_id=seller, buyer_id=buyer, substance=code,
                 kg=kg, event_ids=(ev.event_id,), permits=permits,
                 payment_method=_shared(str(get("payment") or "")), consignee_id=_shared(get("consignee")),
                 consignee_reason=str(get("consignee_reason") or ""), carrier_id=_shared(carrier),
@@ -312,7 +312,7 @@ class FactExtractor:
         btx = _as_map(ev.biz_transaction_list)
         waybill = _shared((ext_list(ev.extensions, "waybill") or (btx.get("waybill") or btx.get("bol") or [""]))[0])
         for code, kg in self._substance_kg(ev, ev.quantity_list, ev.epc_list).items():
-            out.receipts.append(Receipt(f"{ev.event_id}#{code}", ev.event_time, buyer, seller, code, kg,
+            out.receipts.append(Receipt(None, ev.event_time, buyer, seller, code, kg,
                                         (ev.event_id,), str(waybill)))
 
     def _transformation(self, ev, out):
