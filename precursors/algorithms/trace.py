@@ -350,16 +350,20 @@ class LineageIndex:
         self._ev_btx_end = array("q")
         self._ev_flags: dict[int, list[str]] = {}   # seq → reasons a quantity could not be converted
         # nodes
-        self._nkey: dict[tuple, int] = {}
+        # a node is found by its identifier (_ident_nodes: lot, container id or transformation id → nodes) and then
+        # its kind and holder: a dict keyed by (kind, holder, ident) held 74 MB of keys at 1,000,000 events, and an
+        # identifier names a dozen nodes at most
         self._n_kind = array("b")
         self._n_flag = array("b")
         self._n_site: list = []
         self._n_party: list = []                    # explicit party from the events (or None)
         self._n_ident: list = []                    # lot, container id or transformation id
+        self._n_holder: list = []                   # site, "party:<id>" or "?" holding it ("" for placeholders)
         self._n_out = array("q")                    # head of the out-edge list (-1 = none)
         self._n_in = array("q")
         self._n_parties_seen: dict[int, set] = {}   # nodes whose events named more than one party
         self._ph_key: dict[int, tuple] = {}         # placeholder node → its key
+        self._ph_node: dict[tuple, int] = {}        # and back
         self._free: list[int] = []                  # recycled placeholder slots
         # edges
         self._e_src = array("q")
@@ -497,9 +501,7 @@ class LineageIndex:
 
     # nodes and edges -----------------------------------------------------------------------------------------------
     def _node(self, kind: int, holder: str, ident: str, site, party, flag: int = 0, key=None) -> int:
-        if key is None:
-            key = (kind, holder, ident)
-        n = self._nkey.get(key)
+        n = self._ph_node.get(key) if key is not None else self._find(kind, holder, ident)
         party = _id(party)
         if n is not None:
             if party and self._n_party[n] != party:
@@ -509,10 +511,11 @@ class LineageIndex:
                     self._n_parties_seen.setdefault(n, {self._n_party[n]}).add(party)
             return n
         ident = sys.intern(ident) if isinstance(ident, str) else ident
+        holder = _id(holder)
         if self._free:                                    # reuse a matched placeholder's slot
             n = self._free.pop()
             self._n_kind[n], self._n_flag[n], self._n_site[n], self._n_party[n] = kind, flag, site, party
-            self._n_ident[n] = ident
+            self._n_ident[n], self._n_holder[n] = ident, holder
             self._n_out[n] = self._n_in[n] = -1
         else:
             n = len(self._n_kind)
@@ -521,10 +524,11 @@ class LineageIndex:
             self._n_site.append(site)
             self._n_party.append(party)
             self._n_ident.append(ident)
+            self._n_holder.append(holder)
             self._n_out.append(-1)
             self._n_in.append(-1)
-        self._nkey[key] = n
-        if flag:
+        if key is not None:
+            self._ph_node[key] = n
             self._ph_key[n] = key
         lst = self._ident_nodes.get(ident)
         if lst is None:
@@ -533,11 +537,18 @@ class LineageIndex:
             lst.append(n)
         return n
 
+    def _find(self, kind: int, holder: str, ident) -> int | None:
+        """The node (not a placeholder) of this kind holding ``ident`` at ``holder``, if there is one."""
+        for n in self._ident_nodes.get(ident, ()):
+            if self._n_kind[n] == kind and not self._n_flag[n] and self._n_holder[n] == holder:
+                return n
+        return None
+
     def _free_placeholder(self, n: int) -> None:
         """A pending placeholder whose counterpart arrived: forget it and recycle its slot."""
         key = self._ph_key.pop(n, None)
         if key is not None:
-            self._nkey.pop(key, None)
+            self._ph_node.pop(key, None)
         lst = self._ident_nodes.get(self._n_ident[n])
         if lst is not None:
             try:
@@ -548,7 +559,7 @@ class LineageIndex:
                 del self._ident_nodes[self._n_ident[n]]
         self._n_flag[n] = N_DEAD
         self._n_out[n] = self._n_in[n] = -1
-        self._n_site[n] = self._n_party[n] = self._n_ident[n] = None
+        self._n_site[n] = self._n_party[n] = self._n_ident[n] = self._n_holder[n] = None
         self._summary_cache.pop(n, None)
         self._n_parties_seen.pop(n, None)
         self._attach.pop(n, None)
