@@ -257,6 +257,27 @@ def test_receiving_without_shipping_is_a_gap(index):
     assert origin["unaccounted"] == -50.0 and origin["gaps"][0]["gap"] == "received_without_shipping"
 
 
+def test_waybill_seeds_are_made_at_the_first_waybill_trace_and_kept_up_to_date():
+    """The waybill → edges map is not held until a trace may start from a waybill (any seed not restricted to an EPC
+    or a lot); events added after it was made (a receipt matching an earlier shipment, a new shipment) are found by
+    their waybills as in a fresh index."""
+    events = chain_events()
+    late = [ship("late-1", 40, T, U3, "W-LATE", quantities=[(A1, 10, "KGM")], read_point=TS),
+            recv("late-2", 41, T, U3, U3S, "W-LATE", quantities=[(A1, 10, "KGM")])]
+    idx = LineageIndex(events, densities=DENSITY)
+    assert idx._btx_edges is None                               # building and tracing by a lot do not make it
+    assert back_trace(idx, M, kind="epc_class")["found"]
+    assert idx._btx_edges is None
+    before = back_trace(idx, "W8")
+    assert before["found"] and idx._btx_edges is not None
+    idx.add([late[0]])
+    idx.add([late[1]])
+    fresh = LineageIndex(events + late, densities=DENSITY)
+    for seed in ("W8", "W4", "W-LATE"):
+        assert back_trace(idx, seed) == back_trace(fresh, seed)
+    assert {e["kind"] for e in back_trace(idx, "W-LATE")["edges"]} >= {"shipping"}
+
+
 # --- forward-trace ------------------------------------------------------------------------------------------------
 
 def test_forward_trace_from_lot_reaches_users_export_and_gap(index):
