@@ -13,7 +13,7 @@ from core.audit import log_access
 from core.models import AccessLog
 from utilities.excel import write_table
 
-from .algorithms.ledger import TAIZHANG_COLUMNS, build_ledger, flows_from_index, month_periods
+from .algorithms.ledger import TAIZHANG_COLUMNS, ledger_from_index, month_periods
 from .registry import product_catalog
 
 
@@ -24,12 +24,9 @@ def ledger_rows(party_identifier: str, year: int) -> list[dict]:
 
     catalog = product_catalog()
     index = lineage_index()
-    flows, counts = flows_from_index(index)
-    flows = [f for f in flows if f.party == party_identifier]
-    counts = [c for c in counts if c.party == party_identifier]
-    substance_of = lambda cls: (catalog.product(cls).substance if cls and catalog.product(cls) else None)  # noqa
-    rows = build_ledger(flows, month_periods(year, 1, 12), counts, substance_of=substance_of,
-                        salt_to_base=dict(catalog.salt_factor))
+    substance_of = lambda cls: (catalog.product(cls).substance if cls and catalog.product(cls) else None)
+    rows = ledger_from_index(index, month_periods(year, 1, 12), party=party_identifier, substance_of=substance_of,
+                             salt_to_base=dict(catalog.salt_factor))
     out = []
     for r in rows:
         d = r.as_taizhang()

@@ -208,12 +208,17 @@ def flows_from_index(index: LineageIndex, tz=CST) -> tuple[list[LedgerFlow], lis
         eid, t, permit = event_info(seq)
         append(LedgerFlow(party_of(node), node_site(node), lot, from_ts(t, tz), direction, reason, kg, eid,
                           counterparty, permit))
+    return flows, counts_from_index(index, tz)
+
+
+def counts_from_index(index: LineageIndex, tz=CST) -> list[Declaration]:
+    """The stock counts (cycle counts, inspections) held in a :class:`LineageIndex`."""
     decls = []
     for node, seq, lot, kg in index.stock_counts():
         eid, t, _ = index.event_info(seq)
         decls.append(Declaration(index.party_of(node), index.node_site(node), lot, datetime.fromtimestamp(t, tz),
                                  kg, "count", eid))
-    return flows, decls
+    return decls
 
 
 def flows_from_events(events: Iterable[TraceEvent], **index_kwargs) -> tuple[list[LedgerFlow], list[Declaration]]:
@@ -236,6 +241,22 @@ def build_ledger(flows: Iterable[LedgerFlow], periods: Sequence[tuple[datetime, 
     base factor by epc_class or substance; ``tolerances`` per substance (else the defaults, 2% for ``volatile``);
     ``openings`` maps (party, site, substance) → base kg at the start of the first period (flows before it are then
     ignored); ``carry`` is ``declared`` or ``expected`` (see the module docstring)."""
+    records = ((f.party, f.site, f.epc_class, f.time, f.direction, f.reason, f.kg, f.event_id) for f in flows)
+    return _project(records, periods, declarations, substance_of=substance_of, salt_to_base=salt_to_base,
+                    tolerances=tolerances, volatile=volatile, default_abs_tol=default_abs_tol, carry=carry,
+                    openings=openings)
+
+
+def _project(records: Iterable[tuple], periods: Sequence[tuple[datetime, datetime]],
+             declarations: Iterable[Declaration] = (), *,
+             substance_of: Mapping[str, str] | Callable[[str], str] | None = None,
+             salt_to_base: Mapping[str, float] | None = None,
+             tolerances: Mapping[str, Tolerance] | None = None, volatile: Iterable[str] = (),
+             default_abs_tol: float = DEFAULT_ABS_TOL_KG, carry: str = "declared",
+             openings: Mapping[tuple, float] | None = None) -> list[LedgerRow]:
+    """:func:`build_ledger` over flow records ``(party, site, epc_class, time, direction, reason, kg, event_id)``,
+    where ``time`` is a datetime or a POSIX timestamp (the lineage index's; the row's times are then in CST). A
+    movement is kept as one small tuple, not as a LedgerFlow with its datetime: a rule run projects a million."""
     if carry not in ("declared", "expected"):
         raise ValueError("carry must be 'declared' or 'expected'")
     periods = sorted(periods)
@@ -254,10 +275,12 @@ def build_ledger(flows: Iterable[LedgerFlow], periods: Sequence[tuple[datetime, 
         return f
 
     groups: dict[tuple, list] = defaultdict(list)
-    for f in flows:
-        s = sub(f.epc_class)
-        kg = None if f.kg is None else f.kg * factor(f.epc_class, s)
-        groups[(f.party, f.site, s)].append((_ts(f.time), 0 if f.direction == "in" else 1, f, kg))
+    for party, site, cls, t, direction, reason, kg, event_id in records:
+        s = sub(cls)
+        kg = None if kg is None else kg * factor(cls, s)
+        # (timestamp, 0 in / 1 out, kg, reason, event id, the datetime given or None = made from the timestamp)
+        groups[(party, site, s)].append((_ts(t), 0 if direction == "in" else 1, kg, reason, event_id,
+                                         t if isinstance(t, datetime) else None))
     decl_groups: dict[tuple, dict] = defaultdict(lambda: defaultdict(lambda: [0.0, [], False]))
     for d in declarations:
         s = sub(d.epc_class)
@@ -295,8 +318,8 @@ def build_ledger(flows: Iterable[LedgerFlow], periods: Sequence[tuple[datetime, 
                         bal = kg
                     j += 1
                 else:
-                    if fl[i][3] is not None:
-                        bal += fl[i][3] if fl[i][1] == 0 else -fl[i][3]
+                    if fl[i][2] is not None:
+                        bal += fl[i][2] if fl[i][1] == 0 else -fl[i][2]
                     i += 1
             if not (has_opening or (fl and fl[0][0] < pe) or (decls and decls[0][0] <= pe)):
                 continue                                  # nothing recorded yet for this group
@@ -313,22 +336,23 @@ def build_ledger(flows: Iterable[LedgerFlow], periods: Sequence[tuple[datetime, 
             if opening < neg_limit:                       # already negative when the period opens
                 negative_events.append({"event_id": None, "time": start, "balance": _r(opening)})
             while i < len(fl) and fl[i][0] < pe:
-                ts, d, f, kg = fl[i]
+                ts, d, kg, reason, event_id, when = fl[i]
                 j = _check_declarations(decls, j, min(ts, pe), running, flags, checks)
-                if f.event_id:
-                    event_ids.append(f.event_id)
+                if event_id:
+                    event_ids.append(event_id)
                 if kg is None:
-                    flags.append(f"{f.event_id}: quantity unknown ({f.reason})")
+                    flags.append(f"{event_id}: quantity unknown ({reason})")
                 elif d == 0:
-                    ins[f.reason] += kg
+                    ins[reason] += kg
                     running += kg
                 else:
-                    outs[f.reason] += kg
+                    outs[reason] += kg
                     running -= kg
                     if running < min_bal:
-                        min_bal, min_at = running, f.time
+                        min_bal, min_at = running, when or datetime.fromtimestamp(ts, CST)
                     if running < neg_limit:
-                        negative_events.append({"event_id": f.event_id, "time": f.time, "balance": _r(running)})
+                        negative_events.append({"event_id": event_id, "time": when or datetime.fromtimestamp(ts, CST),
+                                                "balance": _r(running)})
                 i += 1
             j = _check_declarations(decls, j, pe, running, flags, checks)
             total_in, total_out = sum(ins.values()), sum(outs.values())
@@ -379,6 +403,19 @@ def ledger_from_events(events: Iterable[TraceEvent], periods: Sequence[tuple[dat
 
 
 def ledger_from_index(index: LineageIndex, periods: Sequence[tuple[datetime, datetime]], *,
-                      declarations: Iterable[Declaration] = (), **kwargs) -> list[LedgerRow]:
-    flows, counts = flows_from_index(index)
-    return build_ledger(flows, periods, list(counts) + list(declarations), **kwargs)
+                      declarations: Iterable[Declaration] = (), party: str | None = None,
+                      **kwargs) -> list[LedgerRow]:
+    """:func:`build_ledger` over the movements and counts a :class:`LineageIndex` holds (``party``: only that
+    party's rows), read from the index one at a time rather than as a list of LedgerFlows (a million at 1,000,000
+    events: 175 MB)."""
+    party_of, event_info = index.party_of, index.event_info
+
+    def records():
+        for node, seq, direction, reason, lot, kg, _counterparty in index.flows():
+            holder = party_of(node)
+            if party is None or holder == party:
+                eid, t, _permit = event_info(seq)
+                yield holder, index.node_site(node), lot, t, direction, reason, kg, eid
+
+    counts = [c for c in counts_from_index(index) if party is None or c.party == party]
+    return _project(records(), periods, counts + list(declarations), **kwargs)

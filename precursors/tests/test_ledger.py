@@ -14,6 +14,7 @@ from precursors.algorithms.ledger import (
     Tolerance,
     build_ledger,
     flows_from_events,
+    flows_from_index,
     ledger_from_events,
     ledger_from_index,
     month_periods,
@@ -281,3 +282,20 @@ def test_taizhang_export_row(rows):
     assert list(d) == list(TAIZHANG_COLUMNS)
     assert d["opening"] == 495.0 and d["in_import"] == 100.0 and d["out_loss"] == 5.0 and d["gap"] == -10.0
     assert TAIZHANG_COLUMNS["out_loss"] == "丢失被盗"
+
+
+def test_the_index_projection_without_ledgerflows_gives_the_same_rows_and_one_partys_alone():
+    """``ledger_from_index`` reads the index's movements one at a time instead of as LedgerFlows: the same rows as
+    ``build_ledger`` over ``flows_from_index`` (times of the lowest balance and of negative stock included, which it
+    makes from the index's timestamps); ``party`` gives that party's rows alone (the 台账 page)."""
+    index = LineageIndex(acid_events())
+    decl = Declaration(U, US, K, FEB[1], 160.0, event_id="decl-feb")
+    flows, counts = flows_from_index(index)
+    expected = build_ledger(flows, [JAN, FEB, MAR], counts + [decl])
+    got = ledger_from_index(index, [JAN, FEB, MAR], declarations=[decl])
+    assert [r.as_dict() for r in got] == [r.as_dict() for r in expected]
+    feb = row_of(got, U, FEB)
+    assert feb.negative_stock and feb.min_balance_at == at(2, 3) and feb.min_balance_at.tzinfo is not None
+    own = ledger_from_index(index, [JAN, FEB, MAR], declarations=[decl], party=U)
+    assert own and {r.party for r in own} == {U}
+    assert [r.as_dict() for r in own] == [r.as_dict() for r in expected if r.party == U]

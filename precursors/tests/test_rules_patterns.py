@@ -568,3 +568,21 @@ def test_clean_city_of_50000_transactions_has_no_pattern_alerts():
     f = clean_city()
     assert len(f.transactions) >= 49_000
     assert run(f, PATTERN_RULES) == []
+
+
+def test_sorting_by_key_then_id_without_making_every_id():
+    """R11 and the purchases index sort by time with ties by id; the ids (made on request) are made only for ties,
+    and the order is the same whatever order the facts came in."""
+    import random
+
+    from precursors.algorithms.rules.patterns import _instant, _sorted_ties_by_id
+
+    t0 = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    rcs = [Receipt(None, t0 + timedelta(hours=h), "B", "S", "C3-02", 1.0, event_ids=(f"ev-{i:03d}",))
+           for i, h in enumerate([3, 1, 1, 2, 1, 3, 0])]
+    expected = sorted(rcs, key=lambda r: (_instant(r.time), r.id))
+    for seed in range(5):
+        shuffled = rcs[:]
+        random.Random(seed).shuffle(shuffled)
+        assert [r.id for r in _sorted_ties_by_id(shuffled, key=lambda r: _instant(r.time))] == \
+            [r.id for r in expected]

@@ -181,10 +181,33 @@ class Transaction(_EventFact):
     """One movement of a substance from a seller to a buyer, as the seller's shipping event reports it (a sale,
     an export, a transfer of title). ``event_ids`` are the evidence; ``id`` defaults to ``"<event id>#<substance>"``."""
 
-    __slots__ = ("_id", "time", "seller_id", "buyer_id", "substance", "kg", "_ev", "permits", "payment_method",
-                 "consignee_id", "consignee_reason", "carrier_id", "origin_site", "destination_site", "origin_area",
-                 "destination_area", "destination_country", "is_export", "customs_hs", "customs_kg", "mixture_share",
-                 "declared_use", "waybill", "delivery_address_kind", "is_production_sale")
+    __slots__ = (
+        "_ev",
+        "_id",
+        "buyer_id",
+        "carrier_id",
+        "consignee_id",
+        "consignee_reason",
+        "customs_hs",
+        "customs_kg",
+        "declared_use",
+        "delivery_address_kind",
+        "destination_area",
+        "destination_country",
+        "destination_site",
+        "is_export",
+        "is_production_sale",
+        "kg",
+        "mixture_share",
+        "origin_area",
+        "origin_site",
+        "payment_method",
+        "permits",
+        "seller_id",
+        "substance",
+        "time",
+        "waybill",
+    )
     _FIELDS = ("id", "time", "seller_id", "buyer_id", "substance", "kg", "event_ids", "permits", "payment_method",
                "consignee_id", "consignee_reason", "carrier_id", "origin_site", "destination_site", "origin_area",
                "destination_area", "destination_country", "is_export", "customs_hs", "customs_kg", "mixture_share",
@@ -229,7 +252,7 @@ class Receipt(_EventFact):
     """A buyer's receiving event: goods of a substance arrived from a seller. ``id`` defaults to
     ``"<event id>#<substance>"``."""
 
-    __slots__ = ("_id", "time", "buyer_id", "seller_id", "substance", "kg", "_ev", "waybill")
+    __slots__ = ("_ev", "_id", "buyer_id", "kg", "seller_id", "substance", "time", "waybill")
     _FIELDS = ("id", "time", "buyer_id", "seller_id", "substance", "kg", "event_ids", "waybill")
 
     def __init__(self, id: str | None, time: datetime, buyer_id: str, seller_id: str, substance: str, kg: float,
