@@ -792,9 +792,11 @@ def r18_profile(facts: Facts):
     the registry are R12's."""
     mapping, idle = param(facts, "plausible_substances"), int(param(facts, "trader_idle_days"))
     young, as_of = int(param(facts, "new_entity_days")), local_date(facts.as_of)
-    sales = defaultdict(list)
+    traders = {p.id for p in facts.parties.values() if TRADER in p.kinds and not p.kinds & {PRODUCER, USER}}
+    sales = defaultdict(list)       # only the idle-trader finding reads them: only traders' (a date per sale)
     for t in facts.transactions:
-        sales[(t.seller_id, t.substance)].append(local_date(t.time))
+        if t.seller_id in traders:
+            sales[(t.seller_id, t.substance)].append(local_date(t.time))
     for (b, s), items in sorted(_by_buyer_substance(facts).items()):
         p = facts.parties.get(b)
         if p is None or not p.in_registry:
