@@ -261,9 +261,11 @@ class FactExtractor:
                 loc = site_of(ev.biz_location or ev.read_point)
                 owner = (_party(src) if step == "shipping" else _party(dst) if step == "receiving"
                          else self.site_party.get(loc or ""))
+                # the ids repeat across sightings (and the lineage index holds the EPCs): one copy of each
+                loc, owner, step, disp = _shared(loc), _shared(owner), _shared(step or ""), _shared(disp or "")
                 for epc in (*ev.epc_list, *ev.child_epcs, *((ev.parent_id,) if ev.parent_id else ())):
-                    out.tag_sightings.append(TagSighting(epc, ev.event_time, ev.event_id, step or "", disp or "",
-                                                         loc, owner))
+                    out.tag_sightings.append(TagSighting(_shared(epc), ev.event_time, ev.event_id, step, disp, loc,
+                                                         owner))
         out.unconverted = self._unconverted
         return out
 

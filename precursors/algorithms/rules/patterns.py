@@ -155,7 +155,8 @@ def _purchases(facts: Facts) -> list[tuple[date, Transaction]]:
     """Non-export transactions as (CST date, transaction), in time order (ties by id)."""
     def build():
         txs = _sorted_ties_by_id((t for t in facts.transactions if not t.is_export), key=lambda t: _instant(t.time))
-        return [(local_date(t.time), t) for t in txs]
+        days: dict[date, date] = {}       # one date object per calendar day, not per sale (14 MB at 1,000,000 events)
+        return [(days.setdefault(d, d), t) for t in txs for d in (local_date(t.time),)]
     return _cached(facts, "purchases", build)
 
 
