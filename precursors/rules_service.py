@@ -32,10 +32,12 @@ from .registry import Registry, params_in_force, product_catalog, substances_on
 CAPTURE_FILING_KINDS = (F.PEN, F.INTL_VERIFICATION)   # the only filings a capture-time rule (R21) reads
 
 
-def registry_facts(as_of: dt.datetime, reg: Registry | None = None, *, for_capture: bool = False) -> F.Facts:
+def registry_facts(as_of: dt.datetime, reg: Registry | None = None, *, for_capture: bool = False,
+                   filings: bool = True) -> F.Facts:
     """The registry as facts. ``for_capture``: only what the capture-time rules read (no inspections, stock
-    counts, equipment, and only the export filings), since it is rebuilt for every capture."""
-    from .models import Authorization, Equipment, Filing, Inspection, Party, Site, StockCheck
+    counts, equipment, and only the export filings), since it is rebuilt for every capture. ``filings=False``:
+    without the filings (``build_facts`` reads them once the transactions they name are known)."""
+    from .models import Authorization, Equipment, Inspection, Party, Site, StockCheck
 
     on = as_of.astimezone(CST).date()
     facts = F.Facts(as_of=as_of, params=params_in_force(on), substances=substances_on(on))
@@ -60,13 +62,8 @@ def registry_facts(as_of: dt.datetime, reg: Registry | None = None, *, for_captu
             valid_from=a.valid_from, valid_to=a.valid_to, uses_allowed=a.uses_allowed, status=a.status,
             revoked_on=a.revoked_on)
         for a in Authorization.objects.all()}
-    filings = Filing.objects.filter(kind__in=CAPTURE_FILING_KINDS) if for_capture else Filing.objects.all()
-    # a filing per sale makes this the registry's longest table: read its columns, not model instances
-    intern = sys.intern       # a kind and a status per filing: one string each, not one per row
-    facts.filings = [F.Filing(str(pk), intern(kind), ident[party_id], submitted_at, reference or None, year,
-                              intern(status))
-                     for pk, kind, party_id, submitted_at, reference, year, status in filings.values_list(
-                         "pk", "kind", "party_id", "submitted_at", "reference", "year", "status")]
+    if filings:
+        facts.filings = list(read_filings(ident, for_capture=for_capture))
     facts.special_country_rules = special_country_rules()
     facts.key_areas = frozenset(facts.params.get("key_areas", ()) or ())
     if for_capture:
@@ -89,6 +86,35 @@ def registry_facts(as_of: dt.datetime, reg: Registry | None = None, *, for_captu
                     e.benchtop, e.acquired_on, tuple(transfers.get(e.pk, ())))
         for e in Equipment.objects.select_related("site").filter(is_active=True)]
     return facts
+
+
+def read_filings(ident: dict, *, for_capture: bool = False, transactions: list | None = None) -> Iterable[F.Filing]:
+    """The filings as facts (``ident``: party pk → identifier). With ``transactions``, a filing naming one of them by
+    its id (``"<event id>#<substance>"``) is linked to it (``Filing.about``) as it is read, so the ids read from the
+    database are let go one at a time instead of being held all at once (a filing per sale: 45 MB at 1,000,000
+    events)."""
+    from .models import Filing
+
+    by_event: dict[str, object] = {}       # the transactions by their first event (the index's shared id strings)
+    for t in transactions or ():
+        if t._id is None:
+            ev = t.event_ids[0]
+            cur = by_event.get(ev)
+            by_event[ev] = t if cur is None else [*(cur if isinstance(cur, list) else [cur]), t]
+    qs = Filing.objects.filter(kind__in=CAPTURE_FILING_KINDS) if for_capture else Filing.objects.all()
+    # a filing per sale makes this the registry's longest table: read its columns, not model instances
+    intern = sys.intern       # a kind and a status per filing: one string each, not one per row
+    for pk, kind, party_id, submitted_at, reference, year, status in qs.values_list(
+            "pk", "kind", "party_id", "submitted_at", "reference", "year", "status").iterator(chunk_size=5000):
+        f = F.Filing(str(pk), intern(kind), ident[party_id], submitted_at, reference or None, year, intern(status))
+        if by_event and reference:
+            ev, _hash, substance = reference.rpartition("#")
+            found = by_event.get(ev)
+            for t in (found if isinstance(found, list) else (found,) if found is not None else ()):
+                if t.substance == substance:
+                    f.about(t)
+                    break
+        yield f
 
 
 def special_country_rules() -> list[tuple]:
@@ -277,11 +303,12 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     that runs the nightly job it stays between runs and takes only the day's new events, so a run re-reads the
     events for their facts but does not rebuild the flow graph (which weighs containers and gives R09 the 台账
     mass balance)."""
+    from .models import Party
     from .tracing import lineage_index
 
     as_of = as_of or timezone.now()
     reg = Registry.load()
-    facts = registry_facts(as_of, reg)
+    facts = registry_facts(as_of, reg, filings=False)
     catalog = product_catalog()
     index = lineage_index()
     # the 台账 first: its projection holds a million stock movements for a moment, and the facts built next reuse
@@ -314,14 +341,9 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     index.clear_caches()      # and those read for the transactions (~170 MB at 1,000,000 events)
     for name in ("transactions", "receipts", "transformations", "tag_sightings", "losses"):
         setattr(facts, name, getattr(extracted, name))
-    # a filing per sale names its transaction: it refers to the transaction, whose id is made when read, instead of
-    # keeping a copy of the id from the database (45 MB at 1,000,000 events)
-    by_id = {t.id: t for t in facts.transactions}
-    for f in facts.filings:
-        t = by_id.get(f.transaction_id) if f.transaction_id is not None else None
-        if t is not None:
-            f.about(t)
-    del by_id
+    # the filings last: a sales filing refers to the transaction it names instead of keeping its id
+    facts.filings = list(read_filings(dict(Party.objects.values_list("pk", "identifier")),
+                                      transactions=facts.transactions))
     return facts
 
 

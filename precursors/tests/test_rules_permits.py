@@ -734,3 +734,20 @@ def test_r07_key_area_uses_the_county_of_street_level_site_codes():
     t.origin_area, t.destination_area = "320508001", "320505002"
     assert _crossing(t, frozenset({"320508"})) == "key_area"
     assert _crossing(t, frozenset()) is None
+
+
+@pytest.mark.parametrize("linked_first", [True, False])
+def test_r06_a_filing_linked_to_its_sale_counts_like_one_naming_its_id(linked_first):
+    """The fact builder links a filing to the transaction it names (Filing.about); R06 then finds it through the
+    link, the earliest of linked and unlinked filings of the seller still deciding."""
+    sale = tx(sub="C1-01")                                  # Cat 1: due in 5 days
+    on_time = filing("SF1", SALES_FILING, "S", at(D + 2 * DAY))
+    late = filing("SF2", SALES_FILING, "S", at(D + 9 * DAY))
+    by_buyer = filing("SF3", SALES_FILING, "B", at(D + 1 * DAY))
+    (on_time if linked_first else late).about(sale)
+    by_buyer.about(sale)                                    # another party's filing still does not count
+    assert fired(make([sale], filings=[late, on_time, by_buyer], as_of=at(D + 60 * DAY)), "R06") == []
+    alone = filing("SF4", SALES_FILING, "S", at(D + 9 * DAY))
+    alone.about(sale)
+    assert fired(make([sale], filings=[alone, by_buyer], as_of=at(D + 60 * DAY)), "R06") == \
+        [("T1", "M", False, ("ev:T1", "SF4"))]

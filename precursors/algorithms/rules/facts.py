@@ -371,6 +371,12 @@ class Filing:
                 f"submitted_at={self.submitted_at!r}, transaction_id={self.transaction_id!r}, year={self.year!r}, "
                 f"status={self.status!r})")
 
+    @property
+    def transaction(self) -> Transaction | None:
+        """The transaction the fact builder found this filing to be about (``about``), if it did."""
+        about = self._about
+        return about if isinstance(about, Transaction) else None
+
     def about(self, transaction: Transaction) -> None:
         """The transaction this filing names (its id is ``transaction_id``)."""
         self._about = transaction

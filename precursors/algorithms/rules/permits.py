@@ -383,11 +383,21 @@ def late_sales_filing(facts: Facts) -> Iterator[Hit]:
     (this one included) with sale dates within the window ending on this sale's date."""
     today = local_date(facts.as_of)
     days1, days23 = param(facts, "sales_filing_days_cat1"), param(facts, "sales_filing_days_cat23")
+    # a filing names its sale by an id: (id, filer) → the earliest such filing. A filing the fact builder linked to
+    # its transaction (Filing.about) is keyed by the transaction object instead, whose id would otherwise be made
+    # for every filing (45 MB of keys at 1,000,000 events)
     filed: dict[tuple[str, str], Filing] = {}
+    filed_about: dict[int, Filing] = {}               # id(transaction) → the seller's earliest filing about it
     for f in facts.filings_of(SALES_FILING):
-        k = (f.transaction_id, f.party_id)
-        if f.transaction_id is not None and (k not in filed or f.submitted_at < filed[k].submitted_at):
-            filed[k] = f
+        about = f.transaction
+        if about is not None and f.party_id == about.seller_id:
+            k, into = id(about), filed_about
+        elif f.transaction_id is not None:
+            k, into = (f.transaction_id, f.party_id), filed
+        else:
+            continue
+        if k not in into or f.submitted_at < into[k].submitted_at:
+            into[k] = f
     violations: dict[str, list] = defaultdict(list)     # seller → [(sale day, t, deadline, filing)]
     for t in facts.transactions:
         s = _listed(facts, t)
@@ -396,8 +406,8 @@ def late_sales_filing(facts: Facts) -> Iterator[Hit]:
         day = local_date(t.time)
         deadline = day + timedelta(days=days1 if s.category == 1 else days23)
         # a filing names the sale by the transaction id, the event id or the waybill (what the seller has at hand)
-        f = next((filed[k] for k in ((ref, t.seller_id) for ref in (t.id, *t.event_ids, t.waybill) if ref)
-                  if k in filed), None)
+        f = _earliest(filed_about.get(id(t)), filed.get((t.id, t.seller_id))) or next(
+            (filed[k] for k in ((ref, t.seller_id) for ref in (*t.event_ids, t.waybill) if ref) if k in filed), None)
         if (f is not None and local_date(f.submitted_at) > deadline) or (f is None and today > deadline):
             violations[t.seller_id].append((day, t, deadline, f))
     repeat, window = param(facts, "sales_filing_repeat_count"), param(facts, "sales_filing_repeat_window_days")
@@ -417,6 +427,10 @@ def late_sales_filing(facts: Facts) -> Iterator[Hit]:
                        submitted=local_date(f.submitted_at).isoformat() if late else None,
                        days_late=((local_date(f.submitted_at) if late else today) - deadline).days,
                        repeat_count=count)
+
+
+def _earliest(a: Filing | None, b: Filing | None) -> Filing | None:
+    return a if b is None or (a is not None and a.submitted_at <= b.submitted_at) else b
 
 
 # --- R07–R08: transport -------------------------------------------------------------------------------------------
