@@ -259,7 +259,7 @@ def _active_parties(facts: Facts, year: int) -> dict[str, list[str]]:
     (registered_on unknown = long-standing)."""
     start, end = _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
     active: dict[str, list[str]] = defaultdict(list)
-    for x in (*facts.transactions, *facts.receipts):
+    for x in chain(facts.transactions, facts.receipts):
         if start <= x.time < end:
             for pid in (x.seller_id, x.buyer_id):
                 if len(active[pid]) < 5:
