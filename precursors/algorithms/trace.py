@@ -386,7 +386,7 @@ class LineageIndex:
         self._ident_nodes: dict[str, array] = {}
         self._lot_containers: dict[str, set[int]] = {}
         # bizTransaction id → edge or [edges]: a trace's waybill seeds, made at the first such trace and kept up to
-        # date from then on (82 MB at 1,000,000 events that a process which never traces by waybill — the worker
+        # date from then on (~50 MB at 1,000,000 events that a process which never traces by waybill — the worker
         # running the rules — does not hold)
         self._btx_edges: dict[str, Any] | None = None
         self._txn: dict[int, tuple] = {}            # seq → (idents, parties) of TransactionEvents etc.
