@@ -124,7 +124,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # batch is inserted; the WAL is folded back into the database every 2,500 pages (40 MB; SQLite's default
         # is 1,000 pages), so a large capture does not also pay for a checkpoint at each commit. A new database
         # gets 16 KB pages (SQLite's default is 4 KB): a capture's commit writes every index page it touched to the
-        # WAL, and with larger pages its random-key inserts touch fewer (12–17 % more events/s in the benchmark).
+        # WAL, and with larger pages its random-key inserts touch fewer (12–17 % more events/s in the benchmark);
+        # one-row transactions pay for it (an audited save takes ~1 ms instead of 0.65: docs/performance.md).
         # The page size of an existing database stays as it is (see docs/deploy.md to convert one).
         "init_command": f"PRAGMA page_size={env_int('SQLITE_PAGE_SIZE', 16_384)}; "
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
