@@ -229,22 +229,16 @@ def flows_from_events(events: Iterable[TraceEvent], **index_kwargs) -> tuple[lis
 # --- the projection -----------------------------------------------------------------------------------------------
 
 def build_ledger(flows: Iterable[LedgerFlow], periods: Sequence[tuple[datetime, datetime]],
-                 declarations: Iterable[Declaration] = (), *,
-                 substance_of: Mapping[str, str] | Callable[[str], str] | None = None,
-                 salt_to_base: Mapping[str, float] | None = None,
-                 tolerances: Mapping[str, Tolerance] | None = None, volatile: Iterable[str] = (),
-                 default_abs_tol: float = DEFAULT_ABS_TOL_KG, carry: str = "declared",
-                 openings: Mapping[tuple, float] | None = None) -> list[LedgerRow]:
+                 declarations: Iterable[Declaration] = (), **options) -> list[LedgerRow]:
     """Ledger rows per (party, site, substance) × period, in base kg.
 
-    ``substance_of`` maps an epc_class to its substance (default: group by epc_class); ``salt_to_base`` gives the
-    base factor by epc_class or substance; ``tolerances`` per substance (else the defaults, 2% for ``volatile``);
-    ``openings`` maps (party, site, substance) → base kg at the start of the first period (flows before it are then
-    ignored); ``carry`` is ``declared`` or ``expected`` (see the module docstring)."""
+    ``options`` (keywords): ``substance_of`` maps an epc_class to its substance (default: group by epc_class);
+    ``salt_to_base`` gives the base factor by epc_class or substance; ``tolerances`` per substance (else the
+    defaults, 2% for ``volatile``); ``default_abs_tol``; ``openings`` maps (party, site, substance) → base kg at the
+    start of the first period (flows before it are then ignored); ``carry`` is ``declared`` or ``expected`` (see the
+    module docstring)."""
     records = ((f.party, f.site, f.epc_class, f.time, f.direction, f.reason, f.kg, f.event_id) for f in flows)
-    return _project(records, periods, declarations, substance_of=substance_of, salt_to_base=salt_to_base,
-                    tolerances=tolerances, volatile=volatile, default_abs_tol=default_abs_tol, carry=carry,
-                    openings=openings)
+    return _project(records, periods, declarations, **options)
 
 
 def _project(records: Iterable[tuple], periods: Sequence[tuple[datetime, datetime]],
