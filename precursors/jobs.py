@@ -24,8 +24,8 @@ RUN_STALE_AFTER = dt.timedelta(hours=6)
 
 
 def enqueue_rules(user, rule_ids=None) -> tuple[Job, bool]:
-    """(job, queued now). One full run at a time: a run holds the whole event store's facts in memory (1.4 GB at
-    1,000,000 events) and a second one queued behind it would find the same alerts; while one is queued or running,
+    """(job, queued now). One full run at a time: a run holds the whole event store's facts in memory (about 1 GB
+    at 1,000,000 events) and a second one queued behind it would find the same alerts; while one is queued or running,
     that job is returned instead of a new one."""
     waiting = (Job.objects.filter(kind="precursors.run_rules", status__in=(Job.Status.PENDING, Job.Status.RUNNING),
                                   created__gte=timezone.now() - RUN_STALE_AFTER)

@@ -18,6 +18,8 @@ from .models import Event, EventRetraction
 from .registry import Registry, product_catalog
 
 _lock = threading.Lock()
+
+
 def _empty_state(**values) -> dict:
     return {"index": None, "last_pk": 0, "last_id": None, "retractions": 0, "recent": set(), "version": None,
             **values}
