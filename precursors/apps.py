@@ -33,6 +33,7 @@ class PrecursorsConfig(AppConfig):
             (_("Trace"), "precursors:trace", "precursors.event"),
             (_("Ledger (台账)"), "precursors:ledger", "precursors.event"),
             (_("Events"), "precursors:event_list", "precursors.event"),
+            (_("Shipment tracks (GPS)"), "precursors:shipment_list", "precursors.shipment"),
             (_("Report events"), "precursors:report", "precursors.event"),
             (_("Inspections"), "precursors:inspection_list", "precursors.inspection"),
             (_("Equipment (NMR…)"), "precursors:equipment_list", "precursors.equipment"),

@@ -23,9 +23,12 @@ What it builds (``--scale small``: 76 parties, ≈ 17,000 events, built in a few
   enough, receipts within two days, regular order sizes and cadences, counts equal to the book, inspections at the
   frequency of each risk grade, no route-kit combinations, no shared link keys.
 
+* the GPS tracks of the cross-city shipments of the last six months (planned route along 沪宁高速, departure,
+  arrival, weights, a fix every five minutes), two of them R29 scenarios.
+
 Not expressible with the shipped data: R20's special-country branch (``special_country_rules.csv`` is empty, so the
-缅甸 export is caught as an export without a licence), R21 (no substance is on the 国际核查 list and no country needs a
-PEN) and R29 (the rule facts carry no GPS shipments).
+缅甸 export is caught as an export without a licence) and R21 (no substance is on the 国际核查 list and no country
+needs a PEN).
 
 Idempotent: a second run finds the registry and adds nothing. Reproducible from the seed.
 
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import itertools
 import math
 import random
 import uuid
@@ -234,6 +238,7 @@ class Order:
     sales_delay_h: float | None = -1.0   # -1 = the usual 1–10 days; None = never filed
     no_output: bool = False
     tag: str = ""                  # scenario tag
+    waybill: str = ""              # set when the shipping event is written
 
 
 def _d(day: dt.date, hour: float = 9.0) -> dt.datetime:
@@ -1096,7 +1101,7 @@ class Writer:
         if o.drums:
             sscc, drums = self.pack(seller, o.sub, o.drums, t - dt.timedelta(minutes=50))
         self.n_waybill += 1
-        waybill = f"WB{t:%Y%m%d}{self.n_waybill:05d}"
+        waybill = o.waybill = f"WB{t:%Y%m%d}{self.n_waybill:05d}"
         eid = self.eid()
         ev = self.base(eid, "ObjectEvent", t)
         src = [{"type": "owning_party", "source": seller.ident}, {"type": "location", "source": seller.site}]
@@ -1617,6 +1622,112 @@ def _equipment(plan: Planner, writer: Writer) -> None:
                                                     note="院系调整，设备划转")], "demo: equipment transfer")
 
 
+# R29: the vehicle-monitoring tracks of the cross-city shipments (苏州 ⇄ 南京), along 沪宁高速 (G42)
+AREA_CENTRES = {  # district → approximate centre (lon, lat), WGS-84
+    "320505": (120.50, 31.33), "320506": (120.63, 31.26), "320507": (120.64, 31.37), "320508": (120.62, 31.31),
+    "320509": (120.64, 31.16), "320571": (120.72, 31.32), "320581": (120.75, 31.65), "320582": (120.55, 31.87),
+    "320583": (120.98, 31.38), "320585": (121.13, 31.46), "320116": (118.82, 32.32), "320113": (118.91, 32.12),
+    "320115": (118.84, 31.95), "320111": (118.63, 32.06), "320106": (118.77, 32.07), "320114": (118.78, 31.99),
+}
+G42_WAYPOINTS = [(120.31, 31.57), (119.97, 31.77), (119.58, 31.99), (119.10, 32.05)]   # 无锡 常州 丹阳 汤山: 苏州 → 南京
+GPS_RETENTION_DAYS = 183      # the monitoring platform keeps six months of fixes
+FIX_EVERY = dt.timedelta(minutes=5)
+
+
+def _site_position(p: P) -> tuple[float, float]:
+    lon, lat = AREA_CENTRES[p.district]
+    jitter = random.Random(p.ident)            # the same place for a party in every shipment
+    return lon + jitter.uniform(-0.03, 0.03), lat + jitter.uniform(-0.02, 0.02)
+
+
+def _km(a, b) -> float:
+    """Equirectangular distance: close enough to lay fixes along a route (R29 itself measures geodesically)."""
+    kx = 111.32 * math.cos(math.radians((a[1] + b[1]) / 2))
+    return math.hypot((b[0] - a[0]) * kx, (b[1] - a[1]) * 110.57)
+
+
+def _along(route, km: float) -> tuple[float, float]:
+    """The point ``km`` along the polyline (its end when beyond)."""
+    for a, b in itertools.pairwise(route):
+        leg = _km(a, b)
+        if km <= leg:
+            f = km / leg if leg else 0.0
+            return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f
+        km -= leg
+    return route[-1]
+
+
+def _drive(route, start: dt.datetime, kmh: float, rng, *, detour=None) -> tuple[list, dt.datetime]:
+    """Fixes every 5 minutes along the route at ``kmh`` with ~30 m of GPS noise; ``detour`` = (at km, offset km
+    north, stop minutes): the vehicle leaves the road there, stands still, and comes back."""
+    total = sum(_km(a, b) for a, b in itertools.pairwise(route))
+    fixes, t, done, noise = [], start, 0.0, 0.0003
+    while True:
+        lon, lat = _along(route, done)
+        fixes.append((t, lon + rng.gauss(0, noise), lat + rng.gauss(0, noise)))
+        if done >= total:
+            break
+        if detour and done >= detour[0]:
+            _at, off, stop = detour
+            base, detour = (lon, lat), None
+            for k in (1, 2, 3):                                  # 15 minutes off the corridor…
+                t += FIX_EVERY
+                fixes.append((t, base[0] + rng.gauss(0, noise), base[1] + off / 110.57 * k / 3))
+            far = fixes[-1]
+            for _ in range(stop // 5):                           # …standing still…
+                t += FIX_EVERY
+                fixes.append((t, far[1] + rng.gauss(0, 0.0002), far[2] + rng.gauss(0, 0.0002)))
+            for k in (2, 1):                                     # …and back
+                t += FIX_EVERY
+                fixes.append((t, base[0] + rng.gauss(0, noise), base[1] + off / 110.57 * k / 3))
+        t += FIX_EVERY
+        done = min(total, done + kmh * FIX_EVERY.total_seconds() / 3600)
+    return fixes, t
+
+
+def _shipment_tracks(plan: Planner, writer: Writer, users: dict) -> int:
+    """Planned route, departure, arrival and GPS fixes of every cross-city shipment of the last six months, through
+    the same services the API and the Excel door use. Two are R29 scenarios: a detour with a long stop off the
+    corridor, and a load that arrives lighter than it left."""
+    from .models import Party, Shipment
+    from .services import add_fixes
+
+    rng = random.Random(writer.seed * 7 + 29)
+    since = AS_OF - dt.timedelta(days=GPS_RETENTION_DAYS)
+    eligible = [o for o in plan.orders if o.waybill and o.carrier is not None and not o.tag and o.receive
+                and o.seller.district in AREA_CENTRES and o.buyer.district in AREA_CENTRES and o.t >= since
+                and o.t + dt.timedelta(hours=8) <= EVENT_END]
+    eligible.sort(key=lambda o: o.t)
+    detour = eligible[-3] if len(eligible) >= 6 else None
+    lighter = eligible[-6] if len(eligible) >= 6 else None
+    parties = {p.identifier: p for p in Party.objects.all()}
+    for o in eligible:
+        origin, destination = _site_position(o.seller), _site_position(o.buyer)
+        middle = G42_WAYPOINTS[::-1] if o.seller.outside else G42_WAYPOINTS
+        route = [origin, *middle, destination]
+        departed = o.t + dt.timedelta(minutes=20)
+        planned_h = sum(_km(a, b) for a, b in itertools.pairwise(route)) / 60
+        fixes, arrived = _drive(route, departed, 70.0, rng,
+                                detour=(90.0, 12.0, 80) if o is detour else None)
+        kg = float(o.kg)
+        user = users["province" if o.seller.outside else "city"]
+        shipment = Shipment(waybill=o.waybill, party=parties[o.seller.ident], carrier=parties[o.carrier.ident],
+                            vehicle_plate=f"苏E·{rng.randint(10000, 99999)}",
+                            permit_no=next((n for n in o.permits if "运备" in n), ""),
+                            planned_route=[[round(x, 6), round(y, 6)] for x, y in route], departed_at=departed,
+                            eta=departed + dt.timedelta(hours=planned_h + 1), arrived_at=arrived,
+                            departure_kg=kg, arrival_kg=round(kg * 0.96) if o is lighter else kg)
+        shipment.save(audit_message="demo: shipment track")
+        add_fixes(shipment, [(t, round(x, 6), round(y, 6)) for t, x, y in fixes], user)
+        if o is detour:
+            writer.note("R29", o.seller, o.waybill, "运输途中偏离规划路线约12公里并停留80分钟",
+                        involved=[o.buyer, o.carrier])
+        elif o is lighter:
+            writer.note("R29", o.seller, o.waybill, f"到达重量比起运少4%（{PRODUCTS[o.sub][1]}）",
+                        involved=[o.buyer, o.carrier])
+    return len(eligible)
+
+
 SURVEY_AREAS = [
     # name, district, centre (lon, lat), half-size (deg lon, deg lat), coverage (share of passes flown)
     ("横泾街道太湖沿岸果园", "320506", (120.585, 31.155), (0.006, 0.004), 1.0),
@@ -1702,6 +1813,7 @@ def build(ctx):
     _filings(plan, writer)
     _inspections(plan, writer)
     _equipment(plan, writer)
+    n_tracks = _shipment_tracks(plan, writer, users)
     _patrols(users["city"])
     _enterprise_user(ctx, plan)
     _remember_user(ctx)
@@ -1712,6 +1824,7 @@ def build(ctx):
     STATS.update(parties=len(plan.parties), authorizations=len(plan.auths), orders=len(plan.orders),
                  events=writer.captured, documents=writer.documents, filings=len(writer.filings),
                  inspections=len(writer.inspections), alerts=result["created"], hits=result["hits"],
+                 shipment_tracks=n_tracks,
                  event_kinds=dict(writer.counts))
     ctx.say(f"precursors: {len(plan.parties)} parties, {len(plan.auths)} authorizations, "
             f"{Event.objects.count()} events in {writer.documents} documents, {result['created']} alerts "

@@ -81,6 +81,17 @@ class EquipmentFilterSet(BaseFilterSet):
         fields = ["type", "benchtop", "owner", "is_active"]
 
 
+class ShipmentFilterSet(BaseFilterSet):
+    search_fields = ("waybill", "vehicle_plate", "permit_no", "party__name")
+    area = AreaPrefixFilter(field_name="area_code", label=_("area code"))
+    departed_from = django_filters.DateFilter(field_name="departed_at", lookup_expr="date__gte", label=_("from"))
+    departed_to = django_filters.DateFilter(field_name="departed_at", lookup_expr="date__lte", label=_("to"))
+
+    class Meta:
+        model = models.Shipment
+        fields = ["waybill", "party", "carrier"]
+
+
 class EventFilterSet(BaseFilterSet):
     search_fields = ("event_id",)
     area = AreaPrefixFilter(field_name="area_code", label=_("area code"))

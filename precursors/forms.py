@@ -212,3 +212,123 @@ class PatrolFindingForm(forms.ModelForm):
         if lat is not None and not -90 <= lat <= 90:
             self.add_error("lat", _("Latitude between -90 and 90 (WGS-84)."))
         return cleaned
+
+
+def party_from_text(value: str):
+    """A registered party named by its identifier in events or its 统一社会信用代码 (Excel columns carry text)."""
+    value = (value or "").strip()
+    party = models.Party.objects.filter(identifier=value).first() or \
+        models.Party.objects.filter(uscc=value.upper()).first()
+    if party is None:
+        raise forms.ValidationError(_("No registered party has this identifier or credit code."))
+    return party
+
+
+class ShipmentForm(forms.ModelForm):
+    """A shipment's planned route and its departure and arrival (R29). The route is typed as
+    ``lon,lat; lon,lat; …`` or pasted as a GeoJSON LineString."""
+
+    planned_route = forms.CharField(
+        label=_("planned route"), widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Longitude,latitude of each point from origin to destination, separated by semicolons "
+                    "(WGS-84), e.g. 120.62,31.31; 120.30,31.57; 118.78,32.05 — or a GeoJSON LineString."))
+
+    class Meta:
+        model = models.Shipment
+        fields = ["waybill", "party", "carrier", "vehicle_plate", "permit_no", "planned_route", "departed_at", "eta",
+                  "arrived_at", "departure_kg", "arrival_kg", "note"]
+        widgets = {k: forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+                   for k in ("departed_at", "eta", "arrived_at")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        route = self.initial.get("planned_route")
+        if isinstance(route, list):
+            from .algorithms.gps import route_as_text
+
+            self.initial["planned_route"] = route_as_text(route)
+
+    def clean_planned_route(self):
+        from .algorithms.gps import RouteError, parse_route, route_as_json
+        from .services import route_error_text
+
+        try:
+            return route_as_json(parse_route(self.cleaned_data["planned_route"]))
+        except RouteError as exc:
+            raise forms.ValidationError(route_error_text(exc)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        departed = cleaned.get("departed_at")
+        for name in ("eta", "arrived_at"):
+            if departed and cleaned.get(name) and cleaned[name] < departed:
+                self.add_error(name, _("Before the departure."))
+        for name in ("departure_kg", "arrival_kg"):
+            if cleaned.get(name) is not None and cleaned[name] < 0:
+                self.add_error(name, _("Cannot be negative."))
+        return cleaned
+
+
+class ShipmentRowForm(ShipmentForm):
+    """One row of the shipment sheet: consignor and carrier named by identifier or credit code."""
+
+    party = forms.CharField(label=_("consignor (identifier or credit code)"), max_length=200)
+    carrier = forms.CharField(label=_("carrier (identifier or credit code)"), max_length=200, required=False)
+
+    def clean_party(self):
+        return self._party("party")
+
+    def clean_carrier(self):
+        return self._party("carrier") if self.cleaned_data.get("carrier") else None
+
+    def _party(self, name):
+        value = str(self.cleaned_data[name]).strip()
+        current = getattr(self.instance, f"{name}_id", None)
+        if current is not None and value == str(current):
+            return getattr(self.instance, name)     # a column left out of the sheet keeps the record's value
+        return party_from_text(value)
+
+
+class ShipmentFixRowForm(forms.Form):
+    """One row of a vehicle-monitoring export: waybill, time, longitude, latitude."""
+
+    waybill = forms.CharField(label=_("waybill number"), max_length=100)
+    time = forms.DateTimeField(label=_("time"))
+    lon = forms.FloatField(label=_("longitude"))
+    lat = forms.FloatField(label=_("latitude"))
+
+    def __init__(self, *args, instance=None, **kwargs):
+        self.instance = instance          # the fix already recorded at this time, when there is one
+        super().__init__(*args, **kwargs)
+
+    def clean_waybill(self):
+        value = self.cleaned_data["waybill"].strip()
+        shipment = models.Shipment.objects.filter(waybill=value).first()
+        if shipment is None:
+            raise forms.ValidationError(_("No shipment track has this waybill number: enter the shipment first."))
+        return shipment
+
+    def clean(self):
+        from .algorithms.gps import RouteError, check_point
+        from .services import route_error_text
+
+        cleaned = super().clean()
+        if cleaned.get("lon") is not None and cleaned.get("lat") is not None:
+            try:
+                check_point(cleaned["lon"], cleaned["lat"])
+            except RouteError as exc:
+                self.add_error("lat" if exc.code == "lat_range" else "lon", route_error_text(exc))
+        fix, position = self.instance, (cleaned.get("lon"), cleaned.get("lat"))
+        if fix is not None and None not in position and (fix.lon, fix.lat) != position:
+            self.add_error("lon", _("A different position is already recorded for this time."))
+        return cleaned
+
+    def has_changed(self):
+        return self.instance is None      # a fix recorded again at the same time and place is "unchanged"
+
+    def save(self, user=None):
+        from .services import add_fixes
+
+        d = self.cleaned_data
+        add_fixes(d["waybill"], [(d["time"], d["lon"], d["lat"])], user)
+        return models.ShipmentFix.objects.get(shipment=d["waybill"], time=d["time"])

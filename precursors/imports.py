@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from core.imports import Column, ImportSpec, registry
 
 from . import models
+from .forms import ShipmentFixRowForm, ShipmentRowForm
 from .reporting import LedgerRowForm
 
 LEDGER = registry.register(ImportSpec(
@@ -32,3 +33,56 @@ LEDGER = registry.register(ImportSpec(
         Column("output_kg", "产出(kg)"),
     ],
 ))
+
+# R29's data door from Excel: the shipments (one row per waybill, planned route as "lon,lat; lon,lat"), then the
+# vehicle-monitoring platform's export of GPS fixes (one row per fix). Both are idempotent: a shipment is keyed by
+# its waybill, a fix by waybill and time.
+SHIPMENTS = registry.register(ImportSpec(
+    name="precursors.shipments",
+    label=_("Shipment tracks (planned route, departure, arrival)"),
+    model=models.Shipment,
+    form_class=ShipmentRowForm,
+    key_fields=("waybill",),
+    columns=[
+        Column("waybill", "运单号", example="WB2026102100012"),
+        Column("party", "托运单位标识或统一社会信用代码", example="urn:epc:id:pgln:6901234.00001"),
+        Column("carrier", "承运单位标识或统一社会信用代码"),
+        Column("vehicle_plate", "车牌号", example="苏E·A1234"),
+        Column("permit_no", "运输许可证/备案证明编号"),
+        Column("planned_route", "规划路线(经度,纬度;…)", example="120.62,31.31; 120.30,31.57; 118.78,32.05"),
+        Column("departed_at", "起运时间", example="2026-10-21 08:30"),
+        Column("eta", "预计到达时间", example="2026-10-21 13:00"),
+        Column("arrived_at", "到达时间"),
+        Column("departure_kg", "起运重量(kg)"),
+        Column("arrival_kg", "到达重量(kg)"),
+        Column("note", "备注"),
+    ],
+))
+
+GPS_FIXES = registry.register(ImportSpec(
+    name="precursors.gps_fixes",
+    label=_("GPS fixes of shipments (vehicle-monitoring export)"),
+    model=models.ShipmentFix,
+    form_class=ShipmentFixRowForm,
+    key_fields=("waybill", "time"),
+    find_existing=lambda data: _fix_at(data.get("waybill", ""), data.get("time", "")),
+    save=lambda form, user: form.save(user),
+    also_for=(models.Shipment,),
+    columns=[
+        Column("waybill", "运单号", example="WB2026102100012"),
+        Column("time", "定位时间", example="2026-10-21 08:35:00"),
+        Column("lon", "经度", example="120.6154"),
+        Column("lat", "纬度", example="31.3097"),
+    ],
+))
+
+
+def _fix_at(waybill: str, time: str):
+    """The fix already recorded for this waybill at this time (the row's natural key), if any."""
+    from django import forms as dj_forms
+
+    try:
+        moment = dj_forms.DateTimeField().clean(time)
+    except dj_forms.ValidationError:
+        return None          # the row's own validation names the bad time
+    return models.ShipmentFix.objects.filter(shipment__waybill=waybill.strip(), time=moment).first()

@@ -45,6 +45,8 @@ __all__ = (
     "PermitDraw",
     "ProductMapping",
     "RuleParameter",
+    "Shipment",
+    "ShipmentFix",
     "Site",
     "StockCheck",
     "Substance",
@@ -323,6 +325,70 @@ class EquipmentTransfer(AuditedModel):
         ordering = ["-date"]
         verbose_name = _("equipment transfer")
         verbose_name_plural = _("equipment transfers")
+
+
+class Shipment(AuditedModel):
+    """A permitted shipment's planned route and GPS track (在途监控, R29). The waybill number ties it to the shipping
+    event that cites the same waybill (``jindu:waybillNo`` or a ``bol``/``waybill`` bizTransaction); the track is
+    reported by the consignor (the transport permit's holder) or by an office loading the vehicle-monitoring
+    platform's export."""
+
+    scope_area_field = "area_code"
+    scope_org_field = "party__org"
+
+    waybill = models.CharField(_("waybill number"), max_length=100, unique=True)
+    party = models.ForeignKey(Party, verbose_name=_("consignor"), on_delete=models.PROTECT, related_name="shipments")
+    carrier = models.ForeignKey(Party, verbose_name=_("carrier"), null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    area_code = models.CharField(_("area code"), max_length=15, db_index=True, editable=False)
+    vehicle_plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
+    permit_no = models.CharField(_("transport permit or filing"), max_length=80, blank=True)
+    planned_route = models.JSONField(_("planned route"), default=list,
+                                     help_text=_("[[lon, lat], …] in WGS-84, from origin to destination."))
+    departed_at = models.DateTimeField(_("departed at"), null=True, blank=True)
+    eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    departure_kg = models.FloatField(_("weight at departure (kg)"), null=True, blank=True)
+    arrival_kg = models.FloatField(_("weight at arrival (kg)"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-departed_at", "waybill"]
+        verbose_name = _("shipment track")
+        verbose_name_plural = _("shipment tracks")
+
+    def __str__(self):
+        return self.waybill
+
+    def save(self, *args, **kwargs):
+        # scoped by the consignor's area, like its events
+        self.area_code = self.party.area_code if self.party_id else self.area_code
+        super().save(*args, **kwargs)
+
+
+class ShipmentFix(models.Model):
+    """One GPS fix of a shipment (time, WGS-84 position). Append-only like the events (database triggers): a fix
+    is evidence, and a correction would be a new track, not an edit. Written only by ``services.add_fixes``, which
+    audits each batch as one change-log row with the SM3 of the fixes."""
+
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment track"), on_delete=models.PROTECT,
+                                 related_name="fixes")
+    time = models.DateTimeField(_("time"))
+    lon = models.FloatField(_("longitude"))
+    lat = models.FloatField(_("latitude"))
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_area_field = "shipment__area_code"
+    scope_org_field = "shipment__party__org"
+
+    class Meta:
+        ordering = ["shipment", "time"]
+        verbose_name = _("GPS fix")
+        verbose_name_plural = _("GPS fixes")
+        constraints = [models.UniqueConstraint(fields=["shipment", "time"], name="precursors_fix_unique_time")]
+
+    def __str__(self):
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.lon:.5f},{self.lat:.5f}"
 
 
 class CaptureBatch(BaseModel):

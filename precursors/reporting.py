@@ -145,11 +145,9 @@ class LedgerRowForm(MovementForm):
         super().__init__(*args, **kwargs)
 
     def clean_party(self):
-        value = self.cleaned_data["party"].strip()
-        party = Party.objects.filter(identifier=value).first() or Party.objects.filter(uscc=value.upper()).first()
-        if party is None:
-            raise forms.ValidationError(_("No registered party has this identifier or credit code."))
-        return party
+        from .forms import party_from_text
+
+        return party_from_text(self.cleaned_data["party"])
 
     def has_changed(self):
         return True

@@ -341,9 +341,45 @@ def build_facts(as_of: dt.datetime | None = None, *, ledger_months: int = 12) ->
     for name in ("transactions", "receipts", "transformations", "tag_sightings", "losses"):
         setattr(facts, name, getattr(extracted, name))
     # the filings last: a sales filing refers to the transaction it names instead of keeping its id
-    facts.filings = list(read_filings({pk: ident for ident, pk in reg.party_pk.items()},
-                                      transactions=facts.transactions))
+    ident = {pk: ident for ident, pk in reg.party_pk.items()}
+    facts.filings = list(read_filings(ident, transactions=facts.transactions))
+    facts.shipments = read_shipments(ident, facts.transactions)
     return facts
+
+
+def waybill_key(waybill: str) -> str:
+    """A waybill as both sides write it: ``WB2026…`` in a track, ``urn:jindu:waybill:WB2026…`` in a bizTransaction."""
+    return waybill.strip().rpartition(":")[2]
+
+
+def read_shipments(ident: dict, transactions: list) -> list[F.Shipment]:
+    """The shipment tracks as R29's facts, each tied to the transaction its shipping event reported under the same
+    waybill (the first, when one event carries several substances)."""
+    from .models import Shipment, ShipmentFix
+
+    tracks = list(Shipment.objects.all())
+    if not tracks:
+        return []
+    wanted = {waybill_key(s.waybill) for s in tracks}
+    tx_of: dict[str, F.Transaction] = {}
+    for t in transactions:
+        if t.waybill:
+            key = waybill_key(t.waybill)
+            if key in wanted:
+                tx_of.setdefault(key, t)
+    fixes: dict[int, list] = {}
+    for shipment_id, time, lon, lat in ShipmentFix.objects.order_by("shipment_id", "time").values_list(
+            "shipment_id", "time", "lon", "lat").iterator(chunk_size=5000):
+        fixes.setdefault(shipment_id, []).append((time, lon, lat))
+    out = []
+    for s in tracks:
+        t = tx_of.get(waybill_key(s.waybill))
+        out.append(F.Shipment(
+            id=s.waybill, transaction_id=t.id if t else None,
+            planned_route=tuple((float(p[0]), float(p[1])) for p in s.planned_route or ()),
+            fixes=tuple(fixes.get(s.pk, ())), departed_at=s.departed_at, eta=s.eta, arrived_at=s.arrived_at,
+            departure_kg=s.departure_kg, arrival_kg=s.arrival_kg, party_id=ident.get(s.party_id)))
+    return out
 
 
 _one_run_at_a_time = threading.Lock()

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from core.permissions import ensure_in_scope, has_perm
 
@@ -210,3 +211,77 @@ def transfer_equipment(equipment, user, *, date, to_party=None, to_name: str = "
         if to_party is not None and not Party.objects.restrict(user, "view").filter(pk=to_party.pk).exists():
             raise PermissionDenied(_("The new owner is outside your scope."))   # …and sees where it goes
     return eq
+
+
+# --- shipment tracks (R29) --------------------------------------------------------------------------------------
+
+ROUTE_MESSAGES = {
+    "not_number": _lazy("longitude and latitude must be numbers"),
+    "lon_range": _lazy("longitude %(value)s is outside −180…180"),
+    "lat_range": _lazy("latitude %(value)s is outside −90…90 (longitude and latitude swapped?)"),
+    "pair": _lazy("give longitude and latitude"),
+    "json": _lazy("not valid JSON"),
+    "geojson": _lazy("a GeoJSON route must be a LineString"),
+    "shape": _lazy('give the route as [[lon, lat], …], a GeoJSON LineString or "lon,lat; lon,lat"'),
+    "too_short": _lazy("a route needs at least its origin and its destination"),
+}
+
+
+def route_error_text(exc) -> str:
+    """A ``gps.RouteError`` in the user's language, naming the point it is about."""
+    text = str(ROUTE_MESSAGES[exc.code]) % {"value": f"{exc.value:g}" if exc.value is not None else ""}
+    return _("point %(n)d: %(error)s") % {"n": exc.point, "error": text} if exc.point else text
+
+
+def add_fixes(shipment, fixes, user) -> tuple[int, int]:
+    """Append GPS fixes ``[(time, lon, lat), …]`` to a shipment's track; returns (added, already recorded).
+
+    Idempotent by time: a fix already recorded at the same time and place is skipped, so the vehicle-monitoring
+    platform's export can be loaded again. A fix at a recorded time but elsewhere is refused (fixes are evidence
+    and append-only), and so is any batch with one unreadable fix: nothing is written. One change-log row per batch
+    carries the SM3 of the fixes it added."""
+    from core.audit import log_created_digest
+
+    from .algorithms.gps import RouteError, check_point
+    from .models import Shipment, ShipmentFix
+
+    rows, errors = {}, []
+    for i, fix in enumerate(fixes, start=1):
+        try:
+            time, lon, lat = fix
+            if not isinstance(time, dt.datetime):
+                raise TypeError
+            if timezone.is_naive(time):
+                time = timezone.make_aware(time)
+            lon, lat = check_point(lon, lat, i)
+        except RouteError as exc:
+            errors.append(route_error_text(exc))
+            continue
+        except (TypeError, ValueError):
+            errors.append(_("fix %(n)d: give time, longitude and latitude") % {"n": i})
+            continue
+        if time in rows and rows[time] != (lon, lat):
+            errors.append(_("fix %(n)d: another position for the same time in this batch") % {"n": i})
+        rows[time] = (lon, lat)
+    if errors:
+        raise ValidationError({"fixes": errors})
+    with transaction.atomic():
+        sh = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        ensure_in_scope(sh, user, "change")
+        known = {}
+        times = list(rows)
+        for k in range(0, len(times), 500):
+            known.update({t: (x, y) for t, x, y in ShipmentFix.objects.filter(shipment=sh, time__in=times[k:k + 500])
+                         .values_list("time", "lon", "lat")})
+        clash = sorted(t for t in rows if t in known and known[t] != rows[t])
+        if clash:
+            raise ValidationError({"fixes": [_("%(time)s: a different position is already recorded for this time")
+                                             % {"time": timezone.localtime(t).strftime("%Y-%m-%d %H:%M:%S")}
+                                             for t in clash[:20]]})
+        new = [ShipmentFix(shipment=sh, time=t, lon=x, lat=y) for t, (x, y) in sorted(rows.items()) if t not in known]
+        made = ShipmentFix.objects.bulk_create(new, batch_size=1000)
+        if made and not all(f.pk for f in made):
+            made = list(ShipmentFix.objects.filter(shipment=sh, time__in=[f.time for f in new]))
+        log_created_digest(made, ("shipment_id", "time", "lon", "lat"),
+                           message=f"GPS fixes for waybill {sh.waybill}: {len(made)} added")
+    return len(made), len(rows) - len(new)

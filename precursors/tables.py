@@ -75,6 +75,22 @@ class EquipmentTable(BaseTable):
         fields = ("type", "make", "model", "serial", "field_mhz", "benchtop", "owner", "area_code", "is_active")
 
 
+class ShipmentTable(BaseTable):
+    waybill = tables.Column(linkify=True)
+    party = tables.Column(linkify=True)
+
+    class Meta(BaseTable.Meta):
+        model = models.Shipment
+        fields = ("waybill", "party", "carrier", "vehicle_plate", "permit_no", "departed_at", "eta", "arrived_at",
+                  "departure_kg", "arrival_kg")
+
+
+class ShipmentFixTable(BaseTable):
+    class Meta(BaseTable.Meta):
+        model = models.ShipmentFix
+        fields = ("time", "lon", "lat")
+
+
 class EventTable(BaseTable):
     event_time = tables.Column(verbose_name=_("event time"))
 

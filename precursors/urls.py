@@ -37,6 +37,8 @@ urlpatterns = [
     path("equipment/<int:pk>/transfer/", views.equipment_transfer, name="equipment_transfer"),
     *_crud(models.Equipment, "equipment/", filtersets.EquipmentFilterSet, tables.EquipmentTable, forms.EquipmentForm,
            select_related=("owner",), detail=views.EquipmentDetailView),
+    *_crud(models.Shipment, "shipments/", filtersets.ShipmentFilterSet, tables.ShipmentTable, forms.ShipmentForm,
+           select_related=("party", "carrier"), detail=views.ShipmentDetailView),
     *_crud(models.Event, "events/", filtersets.EventFilterSet, tables.EventTable, select_related=("party",)),
     *_crud(models.Substance, "substances/", filtersets.SubstanceFilterSet, tables.SubstanceTable),
     *_crud(models.RuleParameter, "parameters/", filtersets.RuleParameterFilterSet, tables.RuleParameterTable,

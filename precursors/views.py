@@ -344,6 +344,23 @@ def flight_add(request, pk):
 
 
 
+# --- shipment tracks (R29) ------------------------------------------------------------------------------------------
+
+class ShipmentDetailView(generic.ObjectDetailView):
+    model = models.Shipment
+    template_name = "precursors/shipment_detail.html"
+
+    def get_extra_context(self, obj):
+        fixes = list(obj.fixes.order_by("time").values_list("time", "lon", "lat"))
+        alerts = models.Alert.objects.restrict(self.request.user, "view").filter(dedup_key=f"R29:{obj.waybill}")
+        local = timezone.localtime
+        return {"map": json.dumps({"route": obj.planned_route,
+                                   "fixes": [[x, y, local(t).strftime("%m-%d %H:%M")] for t, x, y in fixes]}),
+                "n_fixes": len(fixes), "alerts": alerts,
+                "first_fix": local(fixes[0][0]) if fixes else None, "last_fix": local(fixes[-1][0]) if fixes else None,
+                "can_import": has_perm(self.request.user, "precursors.shipmentfix", "import")}
+
+
 # --- equipment ----------------------------------------------------------------------------------------------------
 
 class EquipmentDetailView(generic.ObjectDetailView):

@@ -24,6 +24,11 @@ ENTERPRISE_PRECURSOR_PERMS = [
     "precursors.capturebatch:import", "precursors.alert:view", "precursors.inspection:view",
     "precursors.stockcheck:view", "precursors.equipment:view",
     "precursors.filing:view", "precursors.filing:add", "precursors.substance:view",
+    # the consignor reports its shipments' planned routes and GPS tracks (R29)
+    "precursors.shipment:view", "precursors.shipment:add", "precursors.shipment:change", "precursors.shipment:import",
+    # (fixes are append-only: "change" lets a reload of the platform's export find the fixes already recorded)
+    "precursors.shipmentfix:view", "precursors.shipmentfix:add", "precursors.shipmentfix:change",
+    "precursors.shipmentfix:import",
 ]
 
 

@@ -114,3 +114,55 @@ class EquipmentSerializer(BaseModelSerializer):
         model = models.Equipment
         fields = ["id", "url", "type", "make", "model", "serial", "field_mhz", "benchtop", "owner", "site",
                   "area_code", "acquired_on", "purpose", "is_active"]
+
+
+class ShipmentSerializer(BaseModelSerializer):
+    """A shipment track (R29). ``planned_route``: [[lon, lat], …] or a GeoJSON LineString, WGS-84."""
+
+    party = _PartyRef()
+    carrier = _PartyRef(required=False, allow_null=True)
+    planned_route = serializers.JSONField()
+    n_fixes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = models.Shipment
+        fields = ["id", "url", "waybill", "party", "carrier", "area_code", "vehicle_plate", "permit_no",
+                  "planned_route", "departed_at", "eta", "arrived_at", "departure_kg", "arrival_kg", "note", "n_fixes"]
+        read_only_fields = ["area_code"]
+
+    def get_n_fixes(self, obj) -> int:
+        return obj.fixes.count()
+
+    def validate_planned_route(self, value):
+        from ..algorithms.gps import RouteError, parse_route, route_as_json
+        from ..services import route_error_text
+
+        try:
+            return route_as_json(parse_route(value))
+        except RouteError as exc:
+            raise serializers.ValidationError(route_error_text(exc)) from None
+
+    def validate(self, attrs):
+        current = (lambda name: attrs.get(name, getattr(self.instance, name, None)))
+        departed, errors = current("departed_at"), {}
+        for name in ("eta", "arrived_at"):
+            if departed and current(name) and current(name) < departed:
+                errors[name] = ["before the departure"]
+        for name in ("departure_kg", "arrival_kg"):
+            if current(name) is not None and current(name) < 0:
+                errors[name] = ["cannot be negative"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class FixSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+
+
+class FixBatchSerializer(serializers.Serializer):
+    """``{"fixes": [{"time": "2026-10-21T08:35:00+08:00", "lon": 120.6154, "lat": 31.3097}, …]}``"""
+
+    fixes = FixSerializer(many=True, allow_empty=False, max_length=50_000)

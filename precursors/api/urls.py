@@ -11,6 +11,7 @@ router.register("filings", views.FilingViewSet)
 router.register("alerts", views.AlertViewSet)
 router.register("inspections", views.InspectionViewSet)
 router.register("equipment", views.EquipmentViewSet)
+router.register("shipments", views.ShipmentViewSet)
 app_name = "precursors-api"
 urlpatterns = [
     path("trace/", views.TraceView.as_view(), name="trace"),

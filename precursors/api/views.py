@@ -188,6 +188,44 @@ class EquipmentViewSet(BaseModelViewSet):
     filterset_class = filtersets.EquipmentFilterSet
 
 
+class ShipmentViewSet(BaseModelViewSet):
+    """Shipment tracks for R29 (在途监控): the planned route, departure, ETA, arrival and weights of a permitted
+    shipment, keyed by its waybill (``?waybill=``). ``POST shipments/{id}/fixes/`` appends GPS fixes (idempotent by
+    time; a batch with one bad fix is refused whole); ``GET`` the same path lists them."""
+
+    queryset = models.Shipment.objects.select_related("party", "carrier")
+    serializer_class = serializers.ShipmentSerializer
+    filterset_class = filtersets.ShipmentFilterSet
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @property
+    def required_action(self):
+        if self.action == "fixes":
+            return "change" if self.request.method == "POST" else "view"
+        return super().required_action
+
+    @extend_schema(request=serializers.FixBatchSerializer, responses={200: OpenApiTypes.OBJECT,
+                                                                       201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get", "post"])
+    def fixes(self, request, pk=None):
+        shipment = self.get_object()
+        if request.method == "GET":
+            rows = shipment.fixes.order_by("time").values_list("time", "lon", "lat")
+            return Response({"waybill": shipment.waybill,
+                             "fixes": [{"time": t.isoformat(), "lon": x, "lat": y} for t, x, y in rows]})
+        body = serializers.FixBatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            added, known = services.add_fixes(shipment, [(f["time"], f["lon"], f["lat"])
+                                                         for f in body.validated_data["fixes"]], request.user)
+        except ValidationError as exc:
+            raise DRFValidationError(exc.message_dict) from exc
+        except PermissionDenied as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        return Response({"waybill": shipment.waybill, "added": added, "already_recorded": known},
+                        status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
+
+
 class AlertViewSet(BaseModelViewSet):
     """Diversion alerts R01–R31 with their evidence (``?rule=R11&status=new``). Alerts are raised by the rules,
     not created by hand; ``POST alerts/{id}/act/`` assigns, investigates or closes one with an outcome."""

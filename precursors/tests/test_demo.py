@@ -30,6 +30,8 @@ def test_demo_scenarios_fire_and_the_background_stays_quiet(db):
         Filing,
         Inspection,
         Party,
+        Shipment,
+        ShipmentFix,
         SurveyArea,
         SurveyFlight,
     )
@@ -60,6 +62,9 @@ def test_demo_scenarios_fire_and_the_background_stays_quiet(db):
     assert SurveyArea.objects.count() == 3 and SurveyFlight.objects.count() == 3
     assert all(0 < a.covered_fraction <= 1 and a.area_m2 > 0 for a in SurveyArea.objects.all())
     assert all(f.footprint and f.swath_m > 0 for f in SurveyFlight.objects.all())
+    # R29's GPS tracks: every cross-city shipment of the last six months, a fix every five minutes
+    assert Shipment.objects.count() == stats["shipment_tracks"] >= 6
+    assert ShipmentFix.objects.count() >= 20 * Shipment.objects.count()
     enterprise = User.objects.get(username=precursors_demo.ENTERPRISE_USER)
     assert enterprise.role.code == "enterprise" and enterprise.check_password("Demo-pass-2026")
     assert Party.objects.filter(org=enterprise.org).exists()
@@ -74,7 +79,9 @@ def test_demo_scenarios_fire_and_the_background_stays_quiet(db):
     # every injected scenario raised its alert for its party
     rules = {s["rule"] for s in scenarios}
     assert {"R01", "R02", "R04", "R05", "R06", "R07", "R09", "R11", "R13", "R15", "R17", "R19", "R20", "R22",
-            "R24", "R25", "R26", "R28"} <= rules
+            "R24", "R25", "R26", "R28", "R29"} <= rules
+    r29 = Alert.objects.filter(rule_id="R29")
+    assert r29.count() == 2 and {a.severity for a in r29} == {"H"}
     alerts = list(Alert.objects.values_list("rule_id", "party_identifier", "dedup_key"))
     missing = []
     for s in scenarios:

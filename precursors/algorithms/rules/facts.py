@@ -430,6 +430,7 @@ class Shipment:
     departure_kg: float | None = None
     arrival_kg: float | None = None
     event_ids: tuple[str, ...] = ()
+    party_id: str | None = None          # the consignor who reported the track (when no transaction is found)
 
 
 @dataclass

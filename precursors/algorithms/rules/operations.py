@@ -665,7 +665,10 @@ def r29_route(facts: Facts) -> Iterator[Hit]:
     or arrival time > ETA + X h, or a drop in tank level or weight between departure and arrival beyond tolerance
     → M/H.  One hit per shipment listing each anomaly: M for one kind, H for a weight drop or for two kinds
     together (e.g. a detour with a stop). Stops before departure, after arrival or near the route's ends are loading
-    and unloading. A shipment not arrived by ETA + X h is late too. Party = the consignor (transport permit holder)."""
+    and unloading. A shipment not arrived by ETA + X h is late too. Party = the consignor (transport permit holder):
+    the shipping transaction's seller, else the party that reported the track."""
+    if not facts.shipments:
+        return
     wanted = {s.transaction_id for s in facts.shipments}
     tx_by_id = {t.id: t for t in facts.transactions if t.id in wanted}
     for sh in facts.shipments:
@@ -677,7 +680,7 @@ def r29_route(facts: Facts) -> Iterator[Hit]:
             continue
         tx = tx_by_id.get(sh.transaction_id)
         details.update(anomalies=found, carrier_id=tx.carrier_id if tx else None)
-        yield Hit("R29", HIGH if severe or len(found) > 1 else MEDIUM, tx.seller_id if tx else None, sh.id,
+        yield Hit("R29", HIGH if severe or len(found) > 1 else MEDIUM, tx.seller_id if tx else sh.party_id, sh.id,
                   f"运输{sh.id}{'（' + tx.substance + '）' if tx else ''}异常：" + "；".join(found),
                   evidence=_evidence(sh.event_ids, tx.event_ids if tx else ()), details=details)
 

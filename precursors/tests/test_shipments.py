@@ -1,0 +1,239 @@
+"""R29's data door (issue 3 item 6): shipment tracks (planned route, departure, arrival, weights) and their GPS
+fixes through the API, the Excel sheets and the web pages, tied to the shipping event by its waybill, audited,
+append-only, scoped — and the nightly rule run judging them."""
+
+import datetime as dt
+import io
+import json
+
+import openpyxl
+import pytest
+from django.db import DatabaseError, transaction
+from django.test import Client
+
+from conftest import login_client, make_user, token_client
+from core.models import ChangeLog
+from precursors.algorithms.gps import RouteError, parse_route, route_as_text
+from precursors.models import Alert, Shipment, ShipmentFix
+from precursors.rules_service import run_rules, waybill_key
+from precursors.tests.test_pillar import PRODUCER, TRADER, chain, post, world  # noqa: F401  (the fixture)
+
+CST = dt.timezone(dt.timedelta(hours=8))
+ROUTE = [[120.62, 31.31], [120.30, 31.57], [119.97, 31.77]]      # 苏州 → 无锡 → 常州
+DEPART = dt.datetime(2026, 3, 2, 8, 20, tzinfo=CST)              # the W1 shipping event is at 08:00
+AS_OF = dt.datetime(2026, 3, 3, 12, 0, tzinfo=CST)
+
+
+def along(route, start=DEPART, steps=5):
+    """Fixes every five minutes along the route (each leg in ``steps`` moves, several km apart: no stop)."""
+    out, t = [], start
+    for (x0, y0), (x1, y1) in zip(route, route[1:]):
+        for k in range(steps):
+            out.append((t, x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps))
+            t += dt.timedelta(minutes=5)
+    out.append((t, *route[-1]))
+    return out
+
+
+def as_json(fixes):
+    return {"fixes": [{"time": t.isoformat(), "lon": x, "lat": y} for t, x, y in fixes]}
+
+
+def track(client, waybill="W1", party=PRODUCER, **extra):
+    body = {"waybill": waybill, "party": party, "planned_route": ROUTE, "departed_at": DEPART.isoformat(),
+            "eta": (DEPART + dt.timedelta(hours=3)).isoformat(),
+            "arrived_at": (DEPART + dt.timedelta(hours=2)).isoformat(), "departure_kg": 790, "arrival_kg": 790,
+            **extra}
+    return client.post("/api/precursors/shipments/", body, format="json")
+
+
+# --- reading routes -----------------------------------------------------------------------------------------------
+
+def test_routes_are_read_from_text_json_and_geojson_and_errors_name_the_point():
+    assert parse_route("120.62,31.31; 120.30,31.57") == [(120.62, 31.31), (120.30, 31.57)]
+    assert parse_route("120.62，31.31；120.30，31.57") == [(120.62, 31.31), (120.30, 31.57)]   # typed in Chinese
+    assert parse_route([[120.62, 31.31], [120.3, 31.57]]) == parse_route(
+        '{"type": "LineString", "coordinates": [[120.62, 31.31], [120.3, 31.57]]}')
+    assert parse_route(route_as_text(ROUTE)) == [tuple(p) for p in ROUTE]
+    with pytest.raises(RouteError) as exc:
+        parse_route("120.62,31.31; 31.57,120.30")               # the second point swapped
+    assert exc.value.code == "lat_range" and exc.value.point == 2
+    for bad, code in (("120.62,31.31", "too_short"), ("120.62,x; 1,2", "not_number"), ("[1,", "json"),
+                      ({"type": "Point", "coordinates": [1, 2]}, "geojson"), ("181,1; 1,1", "lon_range"),
+                      ([[1, 2], [3]], "pair"), (42, "shape")):
+        with pytest.raises(RouteError) as exc:
+            parse_route(bad)
+        assert exc.value.code == code, bad
+    assert waybill_key("urn:jindu:waybill:W1") == waybill_key(" W1 ") == "W1"
+
+
+# --- the API door and the rule run ---------------------------------------------------------------------------------
+
+def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
+    post(token_client(world["city"]), chain())           # W1 producer → trader, W2 trader → user
+    ent = token_client(world["ent"])                      # the producer's enterprise
+    r = track(ent)
+    assert r.status_code == 201, r.json()
+    shipment = Shipment.objects.get(waybill="W1")
+    assert shipment.area_code == world["producer"].area_code and shipment.party == world["producer"]
+    r = ent.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
+    assert r.status_code == 201 and r.json() == {"waybill": "W1", "added": 11, "already_recorded": 0}
+    # a clean trip: on the corridor, on time, the same weight
+    run_rules(["R29"], as_of=AS_OF)
+    assert not Alert.objects.filter(rule_id="R29").exists()
+    # the arrival weighed 5 % less: a severe anomaly, raised against the consignor with the shipping event
+    r = ent.patch(f"/api/precursors/shipments/{shipment.pk}/", {"arrival_kg": 750.5}, format="json")
+    assert r.status_code == 200, r.json()
+    run_rules(["R29"], as_of=AS_OF)
+    alert = Alert.objects.get(rule_id="R29")
+    assert (alert.party_identifier, alert.severity, alert.dedup_key) == (PRODUCER, "H", "R29:W1")
+    assert "urn:uuid:10000000-0000-4000-8000-000000000003" in alert.evidence
+    assert "790.000kg" in alert.message and alert.details["drop_kg"] == pytest.approx(39.5)
+    # an office records the trader's W2 trip, which leaves the corridor by ~10 km: one anomaly → M
+    city = token_client(world["city"])
+    assert track(city, "W2", TRADER).status_code == 201
+    off = [(t, x, y + (0.09 if 4 <= i <= 6 else 0)) for i, (t, x, y) in enumerate(along(ROUTE))]
+    w2 = Shipment.objects.get(waybill="W2")
+    assert city.post(f"/api/precursors/shipments/{w2.pk}/fixes/", as_json(off), format="json").status_code == 201
+    run_rules(["R29"], as_of=AS_OF)
+    alert = Alert.objects.get(dedup_key="R29:W2")
+    assert (alert.party_identifier, alert.severity) == (TRADER, "M")
+    assert alert.details["max_deviation_km"] > 5
+    # the consignor may not file a track for another party's waybill
+    r = track(ent, "W3", TRADER)
+    assert r.status_code == 400 and "party" in r.json()
+
+
+def test_fixes_are_idempotent_all_or_nothing_audited_and_append_only(world):
+    city = token_client(world["city"])
+    assert track(city).status_code == 201
+    shipment = Shipment.objects.get(waybill="W1")
+    url = f"/api/precursors/shipments/{shipment.pk}/fixes/"
+    fixes = along(ROUTE)
+    logged = ChangeLog.objects.filter(object_type="precursors.shipmentfix").count()
+    assert city.post(url, as_json(fixes[:6]), format="json").json()["added"] == 6
+    row = ChangeLog.objects.filter(object_type="precursors.shipmentfix").latest("pk")
+    assert row.after["count"] == 6 and ChangeLog.objects.filter(
+        object_type="precursors.shipmentfix").count() == logged + 1
+    # sent again with the rest: only the new ones are added
+    r = city.post(url, as_json(fixes), format="json")
+    assert r.status_code == 201 and r.json()["added"] == len(fixes) - 6 and r.json()["already_recorded"] == 6
+    assert city.post(url, as_json(fixes), format="json").json() == {"waybill": "W1", "added": 0,
+                                                                   "already_recorded": len(fixes)}
+    # a known time at another place, or one unreadable fix, refuses the whole batch
+    later = fixes[-1][0] + dt.timedelta(minutes=5)
+    moved = [(later, 119.9, 31.8), (fixes[0][0], fixes[0][1] + 0.01, fixes[0][2])]
+    r = city.post(url, as_json(moved), format="json")
+    assert r.status_code == 400 and "already recorded" in json.dumps(r.json(), ensure_ascii=False)
+    swapped = [(later, 119.9, 31.8), (later + dt.timedelta(minutes=5), 31.8, 119.9)]
+    r = city.post(url, as_json(swapped), format="json")
+    assert r.status_code == 400 and "point 2" in json.dumps(r.json())
+    assert ShipmentFix.objects.filter(shipment=shipment).count() == len(fixes)
+    # the fixes read back in time order
+    got = city.get(url).json()["fixes"]
+    assert [f["lon"] for f in got] == [x for _t, x, _y in fixes]
+    # the table refuses edits and deletes, whatever writes them
+    for statement in ("UPDATE precursors_shipmentfix SET lon = 0", "DELETE FROM precursors_shipmentfix"):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+
+
+def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
+    city = token_client(world["city"])
+    assert track(city).status_code == 201
+    shipment = Shipment.objects.get(waybill="W1")
+    other = token_client(make_user("pc_ent2", "enterprise", org=orgs["enterprise2"]))
+    assert other.get("/api/precursors/shipments/").json()["results"] == []
+    assert other.get(f"/api/precursors/shipments/{shipment.pk}/fixes/").status_code == 404
+    r = other.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
+    assert r.status_code == 404 and not ShipmentFix.objects.exists()
+    mine = token_client(world["ent"])
+    assert [s["waybill"] for s in mine.get("/api/precursors/shipments/", {"waybill": "W1"}).json()["results"]] \
+        == ["W1"]
+
+
+# --- the Excel door ------------------------------------------------------------------------------------------------
+
+def _workbook(spec, rows) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.active.append([c.header for c in spec.columns])
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_reloads(world):
+    from core.imports import commit, registry, start_import
+    from core.models import ImportBatch
+
+    ent = world["ent"]
+    shipments = registry.get("precursors.shipments")
+    row = ["W1", PRODUCER, TRADER, "苏E·A1234", "TRANS-1", "120.62,31.31; 120.30,31.57; 119.97,31.77",
+           "2026-03-02 08:20", "2026-03-02 11:20", "2026-03-02 10:20", 790, 790, ""]
+    batch = start_import(shipments, ent, "运输.xlsx", _workbook(shipments, [row]))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.READY, batch.errors
+    commit(batch, ent)
+    shipment = Shipment.objects.get(waybill="W1")
+    assert shipment.planned_route == ROUTE and shipment.carrier == world["trader"]
+    assert shipment.departed_at == DEPART
+    # a row with the route's latitude and longitude swapped and an arrival before departure: named by column
+    bad = ["W9", PRODUCER, "", "", "", "31.31,120.62; 31.57,120.30", "2026-03-02 08:20", "", "2026-03-02 07:00",
+           "", "", ""]
+    batch = start_import(shipments, ent, "bad.xlsx", _workbook(shipments, [bad]))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.INVALID
+    errors = {(e["row"], e["column"]) for e in batch.errors}
+    assert {(2, "规划路线(经度,纬度;…)"), (2, "到达时间")} <= errors
+    assert not Shipment.objects.filter(waybill="W9").exists()
+
+    gps = registry.get("precursors.gps_fixes")
+    rows = [["W1", t.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"), x, y] for t, x, y in along(ROUTE)]
+    batch = start_import(gps, ent, "轨迹.xlsx", _workbook(gps, rows))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.READY, batch.errors
+    commit(batch, ent)
+    batch.refresh_from_db()
+    assert batch.rows_created == len(rows) == ShipmentFix.objects.filter(shipment=shipment).count()
+    # the platform's next export repeats the last hour: known fixes are "unchanged", a moved one is refused
+    again = rows[-3:] + [["W1", "2026-03-02 12:00:00", 119.96, 31.78]]
+    batch = start_import(gps, ent, "轨迹2.xlsx", _workbook(gps, again))
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_created, batch.rows_unchanged) == (ImportBatch.Status.READY, 1, 3), batch.errors
+    commit(batch, ent)
+    moved = [rows[0][:2] + [120.0, 31.0], ["W404", "2026-03-02 12:05:00", 119.9, 31.8],
+             ["W1", "2026-03-02 12:10:00", 119.9, 95]]
+    batch = start_import(gps, ent, "轨迹3.xlsx", _workbook(gps, moved))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.INVALID
+    assert {(e["row"], e["column"]) for e in batch.errors} == {(2, "经度"), (3, "运单号"), (4, "纬度")}
+    assert ShipmentFix.objects.filter(shipment=shipment).count() == len(rows) + 1
+
+
+# --- pages -----------------------------------------------------------------------------------------------------------
+
+def test_track_pages_draw_the_route_and_the_fixes(world):
+    city = token_client(world["city"])
+    track(city)
+    shipment = Shipment.objects.get(waybill="W1")
+    city.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
+    for user in (world["city"], world["ent"]):
+        web = login_client(Client(), user)
+        r = web.get("/precursors/shipments/")
+        assert r.status_code == 200 and "W1" in r.content.decode()
+        r = web.get(f"/precursors/shipments/{shipment.pk}/")
+        assert r.status_code == 200
+        data = json.loads(r.context["map"])
+        assert data["route"] == ROUTE and len(data["fixes"]) == 11 and r.context["n_fixes"] == 11
+    # the web form reads the route as typed
+    web = login_client(Client(), world["city"])
+    r = web.post("/precursors/shipments/add/", {"waybill": "W5", "party": world["producer"].pk,
+                                                "planned_route": "120.62,31.31；120.30,31.57",
+                                                "departed_at": "2026-03-02T08:20"})
+    assert r.status_code == 302, r.context["form"].errors
+    assert Shipment.objects.get(waybill="W5").planned_route == [[120.62, 31.31], [120.3, 31.57]]
