@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from core.permissions import ensure_in_scope, has_perm
 
@@ -216,14 +216,14 @@ def transfer_equipment(equipment, user, *, date, to_party=None, to_name: str = "
 # --- shipment tracks (R29) --------------------------------------------------------------------------------------
 
 ROUTE_MESSAGES = {
-    "not_number": _lazy("longitude and latitude must be numbers"),
-    "lon_range": _lazy("longitude %(value)s is outside −180…180"),
-    "lat_range": _lazy("latitude %(value)s is outside −90…90 (longitude and latitude swapped?)"),
-    "pair": _lazy("give longitude and latitude"),
-    "json": _lazy("not valid JSON"),
-    "geojson": _lazy("a GeoJSON route must be a LineString"),
-    "shape": _lazy('give the route as [[lon, lat], …], a GeoJSON LineString or "lon,lat; lon,lat"'),
-    "too_short": _lazy("a route needs at least its origin and its destination"),
+    "not_number": gettext_lazy("longitude and latitude must be numbers"),
+    "lon_range": gettext_lazy("longitude %(value)s is outside −180…180"),
+    "lat_range": gettext_lazy("latitude %(value)s is outside −90…90 (longitude and latitude swapped?)"),
+    "pair": gettext_lazy("give longitude and latitude"),
+    "json": gettext_lazy("not valid JSON"),
+    "geojson": gettext_lazy("a GeoJSON route must be a LineString"),
+    "shape": gettext_lazy('give the route as [[lon, lat], …], a GeoJSON LineString or "lon,lat; lon,lat"'),
+    "too_short": gettext_lazy("a route needs at least its origin and its destination"),
 }
 
 
