@@ -82,6 +82,7 @@ def test_demo_scenarios_fire_and_the_background_stays_quiet(db):
             "R24", "R25", "R26", "R28", "R29"} <= rules
     r29 = Alert.objects.filter(rule_id="R29")
     assert r29.count() == 2 and {a.severity for a in r29} == {"H"}
+    assert all(a.area_code.startswith("3205") for a in r29)          # the demo city's office sees them
     alerts = list(Alert.objects.values_list("rule_id", "party_identifier", "dedup_key"))
     missing = []
     for s in scenarios:
