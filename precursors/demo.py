@@ -26,9 +26,11 @@ What it builds (``--scale small``: 76 parties, ≈ 17,000 events, built in a few
 * the GPS tracks of the cross-city shipments of the last six months (planned route along 沪宁高速, departure,
   arrival, weights, a fix every five minutes), two of them R29 scenarios.
 
-Not expressible with the shipped data: R20's special-country branch (``special_country_rules.csv`` is empty, so the
-缅甸 export is caught as an export without a licence) and R21 (no substance is on the 国际核查 list and no country
-needs a PEN).
+R20's special-country branch and R21's PEN branch read lists the research does not confirm (``special_country_rules.csv``
+is empty, no country is known to require a PEN): the demo enters them as rule parameters marked
+:data:`DEMO_ASSUMPTION` (缅甸 for the exported substance; 越南、泰国、马来西亚、韩国 require a PEN), files an acknowledged
+PEN before every export to those countries but one. R21's 国际核查 branch stays silent (no substance is on the
+核查目录 until the office confirms it).
 
 Idempotent: a second run finds the registry and adds nothing. Reproducible from the seed.
 
@@ -136,6 +138,13 @@ BRANDS = tuple(_BRANDS.split())
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚华建国志文辉海燕红梅玉兰晓东德春永"
 POLICE = ["周建国", "沈立新", "钱志强", "陆海峰", "顾伟民", "朱晓东", "徐文杰", "陈国平", "吴振华", "蒋小军", "杨明辉", "金卫东"]
+
+# R20's special-country branch and R21's PEN branch need lists the research does not confirm (the chemicals of the
+# 特定国家 catalogue; which importing countries require a pre-export notification). The demo enters them as rule
+# parameters, marked as demo assumptions, so the two branches can be seen firing; a real installation leaves them
+# to the office (规则参数).
+DEMO_ASSUMPTION = "演示假设（未经核实，仅用于演示数据）"
+DEMO_PEN_COUNTRIES = ["VN", "TH", "MY", "KR"]
 
 # ground truth of the injected scenarios, filled by a build: {"rule", "party", "key_contains", "note", "involved"}
 SCENARIOS: list[dict] = []
@@ -264,6 +273,7 @@ class Planner:
         self.pf: dict[tuple, list[A]] = defaultdict(list)   # (buyer, seller) → purchase filings
         self.tf: dict[tuple, list[A]] = defaultdict(list)   # (seller, buyer) → transport filings
         self.scen: dict[str, P] = {}                        # scenario role → party
+        self.special_country_subs: dict[str, list[str]] = {}   # R20's demo catalogue (see DEMO_ASSUMPTION)
         self.trade_auth: dict[str, A] = {}
 
     # --- helpers -------------------------------------------------------------------------------------------
@@ -713,6 +723,13 @@ class Planner:
         self.orders.append(tagged(Order(day(2026, 10, 20), exporter, mm, sub, 8 * PRODUCTS[sub][2], drums=8,
                                         receive=False), "R20"))
         self.scen["R20"] = exporter
+        self.special_country_subs = {"MM": [sub]}
+        # R21: an export to a country that requires a pre-export notification, dispatched before any answer
+        late = [o for o in self.export_plan
+                if o.buyer.country in DEMO_PEN_COUNTRIES and o.t.date() >= dt.date(2026, 9, 1)]
+        if late:
+            tagged(late[0], "R21")
+            late[0].seller.scenario = True
         # dedicated parties: their whole story is the scenario
         streets = list(SUZHOU_DISTRICTS)
         # R02 + R19 (+ R11 on the seller): an individual buys acetic anhydride for cash from a small dealer
@@ -1134,6 +1151,9 @@ class Writer:
             ev["jindu:customsHS"] = PRODUCTS[o.sub][5]
         self.emit(ev, seller)
         tx = f"{eid}#{o.sub}"
+        if export and buyer.country in DEMO_PEN_COUNTRIES and "R21" not in o.tag:
+            # the pre-export notification, acknowledged by the importing country before dispatch (R21)
+            self.filings.append(("pen", seller, t - dt.timedelta(days=12), tx, None, "acknowledged"))
         # the sales filing (domestic sales of listed substances)
         if not export and o.sub != "W-01":
             if o.sales_delay_h == -1.0:
@@ -1170,6 +1190,10 @@ class Writer:
                 self.note("R08", o.seller, tx, "承运方与运输备案不符", involved=[o.buyer])
             elif tag == "R20":
                 self.note("R20", o.seller, f"{tx}:export_licence", "向缅甸出口无出口许可证")
+                self.note("R20", o.seller, f"{tx}:special_country", "向特定国家缅甸出口，无专项出口许可（演示目录）")
+            elif tag == "R21":
+                self.note("R21", o.seller, f"{tx}:pen",
+                          f"出口至{o.buyer.country}前未收到进口国对出口前通知的确认（演示参数）")
             elif tag == "R02":
                 self.note("R02", o.buyer, tx, "个人购买第二类易制毒化学品", involved=[o.seller])
                 self.note("R19", o.buyer, tx, "个人现金购买醋酸酐", involved=[o.seller])
@@ -1685,6 +1709,19 @@ def _drive(route, start: dt.datetime, kmh: float, rng, *, detour=None) -> tuple[
     return fixes, t
 
 
+def _demo_parameters(plan: Planner) -> None:
+    """The lists R20's special-country branch and R21's PEN branch read, entered as the office would (规则参数), each
+    marked as a demo assumption."""
+    from .models import RuleParameter
+
+    for name, value, note in (
+            ("pen_required_countries", DEMO_PEN_COUNTRIES, "假设这些进口国依1988年公约第12条第10款(a)项要求出口前通知"),
+            ("special_country_substances", plan.special_country_subs,
+             "假设该品种列入向缅甸出口的特定国家（地区）出口目录")):
+        RuleParameter(name=name, value=value, effective_from=dt.date(2025, 1, 1), source=DEMO_ASSUMPTION,
+                      note=note).save(audit_message="demo: assumed rule parameter")
+
+
 def _shipment_tracks(plan: Planner, writer: Writer, users: dict) -> int:
     """Planned route, departure, arrival and GPS fixes of every cross-city shipment of the last six months, through
     the same services the API and the Excel door use. Two are R29 scenarios: a detour with a long stop off the
@@ -1816,6 +1853,7 @@ def build(ctx):
     _inspections(plan, writer)
     _equipment(plan, writer)
     n_tracks = _shipment_tracks(plan, writer, users)
+    _demo_parameters(plan)
     _patrols(users["city"])
     _enterprise_user(ctx, plan)
     _remember_user(ctx)

@@ -30,6 +30,7 @@ def test_demo_scenarios_fire_and_the_background_stays_quiet(db):
         Filing,
         Inspection,
         Party,
+        RuleParameter,
         Shipment,
         ShipmentFix,
         SurveyArea,
@@ -79,7 +80,11 @@ def test_demo_scenarios_fire_and_the_background_stays_quiet(db):
     # every injected scenario raised its alert for its party
     rules = {s["rule"] for s in scenarios}
     assert {"R01", "R02", "R04", "R05", "R06", "R07", "R09", "R11", "R13", "R15", "R17", "R19", "R20", "R22",
-            "R24", "R25", "R26", "R28", "R29"} <= rules
+            "R21", "R24", "R25", "R26", "R28", "R29"} <= rules
+    # R20's special-country branch and R21 fire on the lists the demo enters as marked assumptions
+    assert Alert.objects.filter(rule_id="R20", dedup_key__endswith=":special_country").count() == 1
+    assert Alert.objects.filter(rule_id="R21").count() == 1
+    assert {p.source for p in RuleParameter.objects.all()} == {precursors_demo.DEMO_ASSUMPTION}
     r29 = Alert.objects.filter(rule_id="R29")
     assert r29.count() == 2 and {a.severity for a in r29} == {"H"}
     assert all(a.area_code.startswith("3205") for a in r29)          # the demo city's office sees them

@@ -89,6 +89,9 @@ define_param("mixture_share_thresholds", {"C3-01": 0.4, "C3-02": 0.4, "C3-03": 0
 define_param("customs_kg_tolerance", 0.01, "fraction", "local policy", "U", "报关数量与交易数量允许的相对偏差")
 define_param("pen_required_countries", (), "ISO 3166", "1988 Convention art. 12(10)(a); INCB Annex VI", "U",
              "要求出口前通知（PEN）的目的国")
+define_param("special_country_substances", {}, "ISO 3166 → substance codes",
+             "商务部等令2005年第12号 and its catalogue amendments (the chemicals are not in the research)", "U",
+             "特定国家（地区）出口目录：目的国 → 需专项出口许可的品种代码（补充 special_country_rules.csv，按参数生效日期）")
 define_param("pen_ok_statuses", ("acknowledged", "no_objection"), "statuses", "PEN Online", "V",
              "视为可发运的 PEN 答复状态")
 define_param("pen_objection_statuses", ("objected",), "statuses", "PEN Online", "V", "进口国提出异议的 PEN 状态")
@@ -558,9 +561,14 @@ def cash_or_barter(facts: Facts) -> Iterator[Hit]:
 
 # --- R20–R21: export ----------------------------------------------------------------------------------------------
 def _special_country_index(facts: Facts) -> dict[tuple[str, str], list[tuple[date, date | None]]]:
+    """(substance, country) → validity spans: the shipped catalogue rows, plus the office's
+    ``special_country_substances`` (in force for the whole run: the parameter row's own dates say when it applies)."""
     idx: dict[tuple[str, str], list[tuple[date, date | None]]] = defaultdict(list)
     for code, country, start, end in facts.special_country_rules:
         idx[(code, country.upper())].append((start, end))
+    for country, codes in (param(facts, "special_country_substances") or {}).items():
+        for code in codes:
+            idx[(code, country.upper())].append((date.min, None))
     return idx
 
 
@@ -575,12 +583,12 @@ def _needs_export_licence(facts: Facts, t: Transaction, s: Substance | None) -> 
 
 
 @rule("R20", "出口许可缺失或与报关不符", "Export without licence / to a sensitive destination", HIGH,
-      capture_time=True, params=("mixture_share_thresholds", "customs_kg_tolerance"))
+      capture_time=True, params=("mixture_share_thresholds", "customs_kg_tolerance", "special_country_substances"))
 def export_licence(facts: Facts) -> Iterator[Hit]:
     """R20 — exports (条例 arts. 26–31; 商务部令2005年第12号; MOFCOM mixtures notice 2007-05-16), one hit per finding:
     ``:special_country`` (s, dest) in the special-country catalogue on the ship date (effective_from ≤ day ≤
-    effective_to) and no in-force SPECIAL_COUNTRY_EXPORT_LICENCE held by the exporter for s and that country → H,
-    block; ``:export_licence`` listed s (mixtures only above the share threshold) without an in-force EXPORT_LICENCE
+    effective_to; or in ``special_country_substances``) and no in-force SPECIAL_COUNTRY_EXPORT_LICENCE held by the
+    exporter for s and that country → H, block; ``:export_licence`` listed s (mixtures only above the share threshold) without an in-force EXPORT_LICENCE
     for s (destination / importer matching when the licence names them) → H, block; ``:customs_qty`` |customs_kg −
     kg| > tolerance × kg → H."""
     specials = _special_country_index(facts)
