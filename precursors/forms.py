@@ -259,6 +259,9 @@ class ShipmentForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        party = cleaned.get("party")
+        if self.instance.pk and party is not None and party.pk != self.instance.party_id:
+            self.add_error("party", _("The consignor of a recorded track does not change."))
         departed = cleaned.get("departed_at")
         for name in ("eta", "arrived_at"):
             if departed and cleaned.get(name) and cleaned[name] < departed:

@@ -327,14 +327,29 @@ class EquipmentTransfer(AuditedModel):
         verbose_name_plural = _("equipment transfers")
 
 
+def _consignor_or_carrier_q(model, scope, action, carrier_org_field):
+    """An enterprise reaches a shipment track as its consignor, and also as its carrier — whose vehicle the GPS is in
+    — to read it and add fixes or the arrival; only a consignor files a new one."""
+    from core.permissions import default_scope_q
+
+    q = default_scope_q(model, scope)
+    if q is not None and scope.org_id and action != "add":
+        q |= models.Q(**{carrier_org_field: scope.org_id})
+    return q
+
+
 class Shipment(AuditedModel):
     """A permitted shipment's planned route and GPS track (在途监控, R29). The waybill number ties it to the shipping
     event that cites the same waybill (``jindu:waybillNo`` or a ``bol``/``waybill`` bizTransaction); the track is
     reported by the consignor (the transport permit's holder) or by an office loading the vehicle-monitoring
-    platform's export."""
+    platform's export. The carrier's enterprise reaches it too (``scope_q``)."""
 
     scope_area_field = "area_code"
     scope_org_field = "party__org"
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        return _consignor_or_carrier_q(cls, scope, action, "carrier__org")
 
     waybill = models.CharField(_("waybill number"), max_length=100, unique=True)
     party = models.ForeignKey(Party, verbose_name=_("consignor"), on_delete=models.PROTECT, related_name="shipments")
@@ -380,6 +395,10 @@ class ShipmentFix(models.Model):
     objects = RestrictedQuerySet.as_manager()
     scope_area_field = "shipment__area_code"
     scope_org_field = "shipment__party__org"
+
+    @classmethod
+    def scope_q(cls, scope, user, action):
+        return _consignor_or_carrier_q(cls, scope, action, "shipment__carrier__org")
 
     class Meta:
         ordering = ["shipment", "time"]

@@ -145,6 +145,8 @@ class ShipmentSerializer(BaseModelSerializer):
     def validate(self, attrs):
         current = (lambda name: attrs.get(name, getattr(self.instance, name, None)))
         departed, errors = current("departed_at"), {}
+        if self.instance is not None and "party" in attrs and attrs["party"] != self.instance.party:
+            errors["party"] = ["the consignor of a recorded track does not change"]
         for name in ("eta", "arrived_at"):
             if departed and current(name) and current(name) < departed:
                 errors[name] = ["before the departure"]

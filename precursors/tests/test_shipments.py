@@ -155,6 +155,16 @@ def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
     mine = token_client(world["ent"])
     assert [s["waybill"] for s in mine.get("/api/precursors/shipments/", {"waybill": "W1"}).json()["results"]] \
         == ["W1"]
+    # named as the carrier, the other enterprise (the trader's) reads the track and adds its vehicle's fixes…
+    assert city.patch(f"/api/precursors/shipments/{shipment.pk}/", {"carrier": TRADER},
+                      format="json").status_code == 200
+    assert [s["waybill"] for s in other.get("/api/precursors/shipments/").json()["results"]] == ["W1"]
+    r = other.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
+    assert r.status_code == 201 and r.json()["added"] == 11
+    # …but the consignor stays the consignor, and a carrier files no new track for another consignor
+    r = other.patch(f"/api/precursors/shipments/{shipment.pk}/", {"party": TRADER}, format="json")
+    assert r.status_code == 400 and "party" in r.json()
+    assert track(other, "W7", PRODUCER).status_code == 400
 
 
 # --- the Excel door ------------------------------------------------------------------------------------------------
