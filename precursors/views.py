@@ -92,6 +92,9 @@ class PartyDetailView(generic.ObjectDetailView):
                 (_("Equipment"), tables.EquipmentTable(restricted(models.Equipment).filter(owner=obj),
                                                        orderable=False)),
                 (_("Filings"), tables.FilingTable(restricted(models.Filing).filter(party=obj), orderable=False)),
+                (_("Recent shipment tracks"), tables.ShipmentTable(
+                    restricted(models.Shipment).filter(Q(party=obj) | Q(carrier=obj))
+                    .select_related("party", "carrier").order_by("-departed_at")[:20], orderable=False)),
                 (_("Recent events"), tables.EventTable(
                     restricted(models.Event).filter(party=obj).order_by("-event_time")[:20], orderable=False)),
             ],

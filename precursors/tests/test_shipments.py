@@ -242,6 +242,8 @@ def test_track_pages_draw_the_route_and_the_fixes(world):
         assert r.status_code == 200
         data = json.loads(r.context["map"])
         assert data["route"] == ROUTE and len(data["fixes"]) == 11 and r.context["n_fixes"] == 11
+        r = web.get(f"/precursors/parties/{world['producer'].pk}/")          # the enterprise's file lists it
+        assert f'/precursors/shipments/{shipment.pk}/' in r.content.decode()
     # the web form reads the route as typed
     web = login_client(Client(), world["city"])
     r = web.post("/precursors/shipments/add/", {"waybill": "W5", "party": world["producer"].pk,
