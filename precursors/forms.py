@@ -333,5 +333,6 @@ class ShipmentFixRowForm(forms.Form):
         from .services import add_fixes
 
         d = self.cleaned_data
-        add_fixes(d["waybill"], [(d["time"], d["lon"], d["lat"])], user)
-        return models.ShipmentFix.objects.get(shipment=d["waybill"], time=d["time"])
+        shipment = d["waybill"]                  # clean_waybill found the track
+        add_fixes(shipment, [(d["time"], d["lon"], d["lat"])], user)
+        return models.ShipmentFix.objects.get(shipment=shipment, time=d["time"])

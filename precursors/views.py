@@ -361,7 +361,9 @@ class ShipmentDetailView(generic.ObjectDetailView):
                                    "fixes": [[x, y, local(t).strftime("%m-%d %H:%M")] for t, x, y in fixes]}),
                 "n_fixes": len(fixes), "alerts": alerts,
                 "first_fix": local(fixes[0][0]) if fixes else None, "last_fix": local(fixes[-1][0]) if fixes else None,
-                "can_import": has_perm(self.request.user, "precursors.shipmentfix", "import")}
+                "can_import": has_perm(self.request.user, "precursors.shipmentfix", "import"),
+                "related_tables": [(_("GPS fixes"), tables.ShipmentFixTable(obj.fixes.order_by("time"),
+                                                                           orderable=False))]}
 
 
 # --- equipment ----------------------------------------------------------------------------------------------------
