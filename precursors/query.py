@@ -8,8 +8,13 @@ returns only events in the caller's scope; an event that was error-declared is a
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
+
 import orjson
 from django.db.models import Exists, OuterRef, Q
+from django.utils.dateparse import parse_datetime
 
 from .algorithms import epcis
 from .models import Event, EventEPC, EventRetraction
@@ -52,25 +57,122 @@ def _prefilter(qs, params: dict):
     return qs
 
 
-def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, after: int | None = None):
-    """(events, next_page_token): the events in the caller's scope that satisfy ``params``, in capture order,
-    at most ``per_page``; the token (the last row id) asks for the next page."""
+ORDER_COLUMNS = {"eventTime": "event_time", "recordTime": "record_time"}
+
+
+class QueryTooLarge(Exception):
+    """EPCIS QueryTooLargeException: more events match than ``maxEventCount`` allows."""
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """The SimpleEventQuery result-set parameters: ``orderBy`` (eventTime or recordTime; none = capture order),
+    ``orderDirection`` (ASC or DESC, default DESC), ``eventCountLimit`` (the first N events in that order) and
+    ``maxEventCount`` (more matches → QueryTooLargeException). The two limits exclude each other."""
+
+    order_by: str | None = None
+    descending: bool = True
+    limit: int | None = None
+    max_count: int | None = None
+
+    @classmethod
+    def pop_from(cls, params: dict) -> ResultSet:
+        def single(name):
+            value = params.pop(name, None)
+            return value[0] if isinstance(value, list) else value
+
+        def count(name):
+            value = single(name)
+            if value is None:
+                return None
+            try:
+                n = int(value)
+            except (TypeError, ValueError):
+                raise epcis.QueryParameterError(f"{name} must be a positive integer") from None
+            if n < 1:
+                raise epcis.QueryParameterError(f"{name} must be a positive integer")
+            return n
+
+        order_by, direction = single("orderBy"), single("orderDirection")
+        if order_by is not None and order_by not in ORDER_COLUMNS:
+            raise epcis.QueryParameterError("orderBy: eventTime or recordTime (extension fields are not supported)")
+        if direction is not None and direction not in ("ASC", "DESC"):
+            raise epcis.QueryParameterError("orderDirection: ASC or DESC")
+        limit, max_count = count("eventCountLimit"), count("maxEventCount")
+        if limit is not None and max_count is not None:
+            raise epcis.QueryParameterError("eventCountLimit and maxEventCount cannot both be given")
+        return cls(order_by, direction != "ASC", limit, max_count)
+
+
+def _encode_token(time, pk: int, returned: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([time.isoformat() if time else None, pk, returned])).decode()
+
+
+def decode_token(token: str | None) -> tuple:
+    """(order key time or None, last row id, events returned so far) from a nextPageToken; a plain row id (the
+    tokens of earlier versions) is read as such."""
+    if not token:
+        return None, None, 0
+    if token.isdigit():
+        return None, int(token), 0
+    try:
+        time, pk, returned = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        return (parse_datetime(time) if time else None), int(pk), int(returned)
+    except (binascii.Error, orjson.JSONDecodeError, TypeError, ValueError):
+        raise epcis.QueryParameterError("nextPageToken is not one this server issued") from None
+
+
+def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, token: str | None = None):
+    """(events, next_page_token): the events in the caller's scope that satisfy ``params``, at most ``per_page``,
+    in capture order or in the ``orderBy`` order (ties by capture order); the token asks for the next page. The
+    result-set parameters (``ResultSet``) are read from ``params``."""
+    params = dict(params)
+    result_set = ResultSet.pop_from(params)
     test = epcis.compile_query(params)            # raises QueryParameterError for unknown parameters
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+    after_time, after_pk, returned = decode_token(token)
     qs = _prefilter(Event.objects.restrict(user, "view"), params)
     retracted = EventRetraction.objects.filter(event_id=OuterRef("event_id"))
     qs = qs.exclude(Q(declared_error=False) & Exists(retracted))
+    column = ORDER_COLUMNS.get(result_set.order_by)
+    if column is None:
+        ordering, key_of = ["pk"], (lambda pk, row_time: (None, pk))
+        after = Q(pk__gt=after_pk) if after_pk is not None else None
+    else:
+        sign, cmp = ("-", "lt") if result_set.descending else ("", "gt")
+        ordering, key_of = [f"{sign}{column}", f"{sign}pk"], (lambda pk, row_time: (row_time, pk))
+        after = (Q(**{f"{column}__{cmp}": after_time}) | Q(**{column: after_time, f"pk__{cmp}": after_pk})) \
+            if after_pk is not None else None
+    if result_set.max_count is not None and token is None:
+        _check_size(qs, test, result_set.max_count)
     if after is not None:
-        qs = qs.filter(pk__gt=after)
+        qs = qs.filter(after)
+    wanted = per_page if result_set.limit is None else min(per_page, result_set.limit - returned)
+    if wanted <= 0:
+        return [], None
     context_of = BatchContexts()
-    out, last = [], None
-    for pk, batch_id, raw, rec in qs.order_by("pk").values_list("pk", "batch_id", "raw", "record_time").iterator(
-            chunk_size=2000):
+    out = []
+    rows = qs.order_by(*ordering).values_list("pk", "batch_id", "raw", "record_time", column or "pk")
+    for pk, batch_id, raw, rec, row_time in rows.iterator(chunk_size=2000):
         ev = epcis.normalise_event(orjson.loads(raw), context_of(batch_id), rec)
         if test(ev):
             out.append(ev)
-            last = pk
-            if len(out) >= per_page:
-                more = qs.filter(pk__gt=pk).exists()
-                return out, (str(last) if more else None)
+            if len(out) >= wanted:
+                if result_set.limit is not None and returned + len(out) >= result_set.limit:
+                    return out, None
+                time, last = key_of(pk, row_time)
+                rest = Q(pk__gt=pk) if column is None else (
+                    Q(**{f"{column}__{cmp}": time}) | Q(**{column: time, f"pk__{cmp}": pk}))
+                more = qs.filter(rest).exists()
+                return out, (_encode_token(time, last, returned + len(out)) if more else None)
     return out, None
+
+
+def _check_size(qs, test, max_count: int) -> None:
+    """QueryTooLargeException when more than ``max_count`` events match (the exact matcher decides)."""
+    context_of, n = BatchContexts(), 0
+    for batch_id, raw, rec in qs.values_list("batch_id", "raw", "record_time").iterator(chunk_size=2000):
+        if test(epcis.normalise_event(orjson.loads(raw), context_of(batch_id), rec)):
+            n += 1
+            if n > max_count:
+                raise QueryTooLarge(f"more than maxEventCount={max_count} events match")

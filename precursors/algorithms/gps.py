@@ -9,6 +9,7 @@ check on the latitude.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 
 Point = tuple[float, float]
@@ -43,7 +44,7 @@ def check_point(lon, lat, point: int | None = None) -> Point:
         x, y = float(lon), float(lat)
     except (TypeError, ValueError):
         raise RouteError("not_number", point) from None
-    if x != x or y != y:     # NaN
+    if math.isnan(x) or math.isnan(y):
         raise RouteError("not_number", point)
     if not -180 <= x <= 180:
         raise RouteError("lon_range", point, x)

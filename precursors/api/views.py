@@ -15,7 +15,7 @@ from core.permissions import has_perm
 from .. import filtersets, models, services, tracing
 from ..algorithms import epcis
 from ..capture import CaptureRefused, capture_body
-from ..query import DEFAULT_PER_PAGE, query_events
+from ..query import DEFAULT_PER_PAGE, QueryTooLarge, query_events
 from . import serializers
 
 
@@ -56,33 +56,37 @@ class CaptureView(APIView):
 
 class EventQueryView(APIView):
     """EPCIS 2.0 SimpleEventQuery over the events in your scope (``GET /api/epcis/events?EQ_bizStep=shipping``).
-    List values are written ``a|b``. Paging: ``perPage`` (≤ 1000) and ``nextPageToken``. The answer is an
-    ``EPCISQueryDocument``; the next page's token is also in the ``Link`` header."""
+    List values are written ``a|b``. Paging: ``perPage`` (≤ 1000) and ``nextPageToken``. Result set: ``orderBy``
+    (eventTime / recordTime) with ``orderDirection`` (ASC / DESC, default DESC), ``eventCountLimit``, or
+    ``maxEventCount`` (413 QueryTooLargeException when more match). The answer is an ``EPCISQueryDocument``; the
+    next page's token is also in the ``Link`` header."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT}, parameters=[
         OpenApiParameter(n, str) for n in ("eventType", "GE_eventTime", "LT_eventTime", "EQ_bizStep",
                                            "EQ_disposition", "MATCH_epc", "MATCH_anyEPC", "MATCH_epcClass",
-                                           "EQ_bizLocation", "EQ_readPoint", "perPage", "nextPageToken")])
+                                           "EQ_bizLocation", "EQ_readPoint", "orderBy", "orderDirection",
+                                           "eventCountLimit", "maxEventCount", "perPage", "nextPageToken")])
     def get(self, request):
         if not has_perm(request.user, "precursors.event", "view"):
             return Response({"detail": "You may not read precursor events."}, status=status.HTTP_403_FORBIDDEN)
         params = epcis.parse_query_string(request.query_params.lists())
         per_page = params.pop("perPage", [DEFAULT_PER_PAGE])
         token = params.pop("nextPageToken", None)
-        for name in ("orderBy", "orderDirection", "eventCountLimit", "maxEventCount"):
-            params.pop(name, None)
         try:
             per_page = int(per_page[0] if isinstance(per_page, list) else per_page)
-            after = int(token[0] if isinstance(token, list) else token) if token else None
         except ValueError:
             return Response({"type": "epcisException:QueryParameterException",
-                             "title": "perPage and nextPageToken must be integers"}, status=400)
+                             "title": "perPage must be an integer"}, status=400)
         try:
-            events, next_token = query_events(request.user, params, per_page=per_page, after=after)
+            events, next_token = query_events(request.user, params, per_page=per_page,
+                                              token=token[0] if isinstance(token, list) else token)
         except epcis.QueryParameterError as exc:
             return Response({"type": "epcisException:QueryParameterException", "title": str(exc)}, status=400)
+        except QueryTooLarge as exc:
+            return Response({"type": "epcisException:QueryTooLargeException", "title": str(exc)},
+                            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         doc = epcis.to_query_document(events)
         response = Response(doc)
         if next_token:

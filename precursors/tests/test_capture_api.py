@@ -346,3 +346,54 @@ def test_retractions_are_append_only(office):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
         cur.execute("DELETE FROM precursors_eventretraction")
     assert EventRetraction.objects.get().reason == "incorrect_data"
+
+
+# --- result-set parameters ----------------------------------------------------------------------------------------
+
+def _timed_events_doc():
+    """Seven observations, captured out of time order, two of them at the same instant."""
+    hours = [5, 1, 7, 3, 3, 6, 2]
+    events = [{"type": "ObjectEvent", "eventTime": f"2026-04-01T0{h}:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+               "eventID": f"urn:uuid:30000000-0000-4000-8000-00000000000{i}", "action": "OBSERVE",
+               "bizStep": "inspecting", "epcList": [f"urn:epc:id:sgtin:0614141.107346.rs{i}"]}
+              for i, h in enumerate(hours)]
+    return {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+            "schemaVersion": "2.0", "creationDate": "2026-04-02T00:00:00+08:00",
+            "epcisBody": {"eventList": events}}, hours
+
+
+def _walk(client, **params):
+    """Every page of a query: (event times in the order answered, number of pages)."""
+    times, token, pages = [], None, 0
+    while True:
+        body = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", **params,
+                                                **({"nextPageToken": token} if token else {})})
+        assert body.status_code == 200, body.json()
+        results = body.json()["epcisBody"]["queryResults"]
+        times += [e["eventTime"][11:13] for e in results["resultsBody"]["eventList"]]
+        pages += 1
+        token = results.get("nextPageToken")
+        if not token:
+            return times, pages
+
+
+def test_order_by_direction_and_limits_walk_pages_in_order(office):
+    client = token_client(office)
+    doc, hours = _timed_events_doc()
+    assert post(client, doc).status_code == 201
+    ascending = [f"0{h}" for h in sorted(hours)]
+    assert _walk(client, orderBy="eventTime", orderDirection="ASC", perPage=3) == (ascending, 3)
+    # DESC is the default direction; the two events at 03:00 both come, once, across a page boundary
+    assert _walk(client, orderBy="eventTime", perPage=2) == (ascending[::-1], 4)
+    assert _walk(client, orderBy="recordTime", perPage=10)[0] == [f"0{h}" for h in hours][::-1]
+    # the first four in that order, however the pages fall
+    assert _walk(client, orderBy="eventTime", eventCountLimit=4, perPage=3) == (ascending[::-1][:4], 2)
+    assert _walk(client, orderBy="eventTime", orderDirection="ASC", eventCountLimit=2, perPage=5)[0] == ["01", "02"]
+    # more matches than maxEventCount: QueryTooLargeException instead of a result
+    r = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", "maxEventCount": 6})
+    assert r.status_code == 413 and r.json()["type"] == "epcisException:QueryTooLargeException"
+    assert _walk(client, maxEventCount=7, perPage=4)[0] == [f"0{h}" for h in hours]
+    for bad in ({"orderBy": "bizStep"}, {"orderDirection": "UP"}, {"eventCountLimit": 0},
+                {"eventCountLimit": 2, "maxEventCount": 5}, {"nextPageToken": "not-a-token"}):
+        r = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", **bad})
+        assert r.status_code == 400 and r.json()["type"] == "epcisException:QueryParameterException", bad

@@ -4,6 +4,7 @@ append-only, scoped — and the nightly rule run judging them."""
 
 import datetime as dt
 import io
+import itertools
 import json
 
 import openpyxl
@@ -16,7 +17,10 @@ from core.models import ChangeLog
 from precursors.algorithms.gps import RouteError, parse_route, route_as_text
 from precursors.models import Alert, Shipment, ShipmentFix
 from precursors.rules_service import run_rules, waybill_key
-from precursors.tests.test_pillar import PRODUCER, TRADER, chain, post, world  # noqa: F401  (the fixture)
+from precursors.tests import test_pillar
+from precursors.tests.test_pillar import PRODUCER, TRADER, chain, post
+
+world = test_pillar.world          # the pillar tests' registry (producer → trader → user), as a fixture here
 
 CST = dt.timezone(dt.timedelta(hours=8))
 ROUTE = [[120.62, 31.31], [120.30, 31.57], [119.97, 31.77]]      # 苏州 → 无锡 → 常州
@@ -27,7 +31,7 @@ AS_OF = dt.datetime(2026, 3, 3, 12, 0, tzinfo=CST)
 def along(route, start=DEPART, steps=5):
     """Fixes every five minutes along the route (each leg in ``steps`` moves, several km apart: no stop)."""
     out, t = [], start
-    for (x0, y0), (x1, y1) in zip(route, route[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(route):
         for k in range(steps):
             out.append((t, x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps))
             t += dt.timedelta(minutes=5)
