@@ -240,6 +240,10 @@ class ShipmentForm(forms.ModelForm):
         widgets = {k: forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
                    for k in ("departed_at", "eta", "arrived_at")}
 
+    #: the page's form leaves out the consignor of a recorded track (it does not change, and the carrier editing
+    #: the arrival could not pick a consignor outside its own scope); the Excel row names it, as its key's partner
+    consignor_on_edit = False
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         route = self.initial.get("planned_route")
@@ -247,6 +251,8 @@ class ShipmentForm(forms.ModelForm):
             from .algorithms.gps import route_as_text
 
             self.initial["planned_route"] = route_as_text(route)
+        if self.instance.pk and not self.consignor_on_edit:
+            self.fields.pop("party")
 
     def clean_planned_route(self):
         from .algorithms.gps import RouteError, parse_route, route_as_json
@@ -277,6 +283,7 @@ class ShipmentRowForm(ShipmentForm):
 
     party = forms.CharField(label=_("consignor (identifier or credit code)"), max_length=200)
     carrier = forms.CharField(label=_("carrier (identifier or credit code)"), max_length=200, required=False)
+    consignor_on_edit = True
 
     def clean_party(self):
         return self._party("party")

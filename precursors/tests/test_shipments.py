@@ -151,7 +151,8 @@ def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
     city = token_client(world["city"])
     assert track(city).status_code == 201
     shipment = Shipment.objects.get(waybill="W1")
-    other = token_client(make_user("pc_ent2", "enterprise", org=orgs["enterprise2"]))
+    other_user = make_user("pc_ent2", "enterprise", org=orgs["enterprise2"])
+    other = token_client(other_user)
     assert other.get("/api/precursors/shipments/").json()["results"] == []
     assert other.get(f"/api/precursors/shipments/{shipment.pk}/fixes/").status_code == 404
     r = other.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
@@ -169,6 +170,16 @@ def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
     r = other.patch(f"/api/precursors/shipments/{shipment.pk}/", {"party": TRADER}, format="json")
     assert r.status_code == 400 and "party" in r.json()
     assert track(other, "W7", PRODUCER).status_code == 400
+    # the carrier records the arrival on the page (the form has no consignor field for a recorded track)
+    web = login_client(Client(), other_user)
+    page = web.get(f"/precursors/shipments/{shipment.pk}/edit/")
+    assert page.status_code == 200 and "party" not in page.context["form"].fields
+    r = web.post(f"/precursors/shipments/{shipment.pk}/edit/", {
+        "waybill": "W1", "carrier": world["trader"].pk, "planned_route": route_as_text(ROUTE),
+        "departed_at": "2026-03-02T08:20", "arrived_at": "2026-03-02T10:25", "arrival_kg": "789"})
+    assert r.status_code == 302, r.context["form"].errors
+    shipment.refresh_from_db()
+    assert (shipment.party, shipment.arrival_kg) == (world["producer"], 789.0)
 
 
 # --- the Excel door ------------------------------------------------------------------------------------------------
