@@ -21,15 +21,14 @@ What it builds (``--scale small``: 76 parties, ≈ 17,000 events, built in a few
   alert's key, a note, and the other parties involved), and one full rule run as of :data:`AS_OF` so the alert inbox
   is populated. The lawful background is built to raise no alert at all: filings on time, permits in force and big
   enough, receipts within two days, regular order sizes and cadences, counts equal to the book, inspections at the
-  frequency of each risk grade, no route-kit combinations, no shared link keys.
-
+  frequency of each risk grade, no route-kit combinations, no shared link keys;
 * the GPS tracks of the cross-city shipments of the last six months (planned route along 沪宁高速, departure,
   arrival, weights, a fix every five minutes), two of them R29 scenarios.
 
-R20's special-country branch and R21's PEN branch read lists the research does not confirm (``special_country_rules.csv``
-is empty, no country is known to require a PEN): the demo enters them as rule parameters marked
-:data:`DEMO_ASSUMPTION` (缅甸 for the exported substance; 越南、泰国、马来西亚、韩国 require a PEN), files an acknowledged
-PEN before every export to those countries but one. R21's 国际核查 branch stays silent (no substance is on the
+R20's special-country branch and R21's PEN branch read lists the research does not confirm
+(``special_country_rules.csv`` is empty, no country is known to require a PEN): the demo enters them as rule
+parameters marked :data:`DEMO_ASSUMPTION` (缅甸 for the exported substance; 越南、泰国、马来西亚、韩国 require a PEN)
+and files an acknowledged PEN before every export to those countries but one. R21's 国际核查 branch stays silent (no substance is on the
 核查目录 until the office confirms it).
 
 Idempotent: a second run finds the registry and adds nothing. Reproducible from the seed.
