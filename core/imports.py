@@ -50,6 +50,9 @@ class ImportSpec:
     save: object = None  # optional service: save(form, user) -> instance; default form.save()
     # optional: find_existing(data) -> instance | None, when the natural key is not model fields
     find_existing: object = None
+    # optional: row_check(form, user) -> {field: message} for a valid row the user may still not write (a row that
+    # names a record outside the user's scope), so the preview names the row instead of the commit failing whole
+    row_check: object = None
     # list pages (models) that offer this import besides ``model`` itself
     also_for: tuple = ()
 
@@ -210,6 +213,11 @@ def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]],
                 header = header_of.get(name, _("row"))
                 errors[header] = " ".join(str(m) for m in messages)
             outcomes.append(RowOutcome(excel_row, "invalid", errors))
+            continue
+        refused = spec.row_check(form, user) if spec.row_check is not None else {}
+        if refused:
+            outcomes.append(RowOutcome(excel_row, "invalid", {header_of.get(name, _("row")): message
+                                                              for name, message in refused.items()}))
             continue
         if existing is None:
             action = "create"

@@ -17,6 +17,7 @@ LEDGER = registry.register(ImportSpec(
     key_fields=("party", "kind", "time", "substance", "quantity_kg", "counterparty"),
     find_existing=lambda data: None,
     save=lambda form, user: form.save(user),
+    row_check=lambda form, user: _reporting_party_check(form, user),
     also_for=(models.Event,),
     columns=[
         Column("party", "单位标识或统一社会信用代码", example="urn:epc:id:pgln:6901234.00001"),
@@ -67,6 +68,7 @@ GPS_FIXES = registry.register(ImportSpec(
     key_fields=("waybill", "time"),
     find_existing=lambda data: _fix_at(data.get("waybill", ""), data.get("time", "")),
     save=lambda form, user: form.save(user),
+    row_check=lambda form, user: _track_check(form, user),
     also_for=(models.Shipment,),
     columns=[
         Column("waybill", "运单号", example="WB2026102100012"),
@@ -86,3 +88,24 @@ def _fix_at(waybill: str, time: str):
     except dj_forms.ValidationError:
         return None          # the row's own validation names the bad time
     return models.ShipmentFix.objects.filter(shipment__waybill=waybill.strip(), time=moment).first()
+
+
+def _reporting_party_check(form, user) -> dict:
+    """A 台账 row reports for the user's own party (an enterprise) or a party in the office's capture scope."""
+    from django.utils.translation import gettext
+
+    from .reporting import reporting_parties
+
+    if not reporting_parties(user).filter(pk=form.cleaned_data["party"].pk).exists():
+        return {"party": gettext("You may not report for this party.")}
+    return {}
+
+
+def _track_check(form, user) -> dict:
+    """A fix joins a track the user may add to (its consignor, its carrier, or an office in its area)."""
+    from django.utils.translation import gettext
+
+    shipment = form.cleaned_data["waybill"]
+    if not models.Shipment.objects.restrict(user, "change").filter(pk=shipment.pk).exists():
+        return {"waybill": gettext("This shipment track is outside your scope.")}
+    return {}

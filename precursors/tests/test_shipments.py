@@ -194,7 +194,7 @@ def _workbook(spec, rows) -> bytes:
     return buf.getvalue()
 
 
-def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_reloads(world):
+def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_reloads(world, orgs):
     from core.imports import commit, registry, start_import
     from core.models import ImportBatch
 
@@ -240,6 +240,19 @@ def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_r
     assert batch.status == ImportBatch.Status.INVALID
     assert {(e["row"], e["column"]) for e in batch.errors} == {(2, "经度"), (3, "运单号"), (4, "纬度")}
     assert ShipmentFix.objects.filter(shipment=shipment).count() == len(rows) + 1
+    # another enterprise's clerk loading this track's fixes is told so at the preview, row by row
+    stranger = make_user("pc_ent3", "enterprise", org=orgs["nanjing"])      # neither consignor nor carrier
+    batch = start_import(gps, stranger, "轨迹4.xlsx", _workbook(gps, [["W1", "2026-03-02 12:20:00", 119.9, 31.8]]))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.INVALID
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "运单号")]
+    # …and a 台账 row for a party that is not the clerk's own, likewise
+    ledger = registry.get("precursors.ledger")
+    row = [TRADER, "count", "2026-04-30 18:00", "C3-02", 150, "", "", "", "", "", "", ""]
+    batch = start_import(ledger, ent, "台账.xlsx", _workbook(ledger, [row]))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.INVALID
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "单位标识或统一社会信用代码")]
 
 
 # --- pages -----------------------------------------------------------------------------------------------------------
