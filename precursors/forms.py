@@ -1,6 +1,7 @@
 import json
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import models
@@ -100,7 +101,22 @@ class RuleParameterForm(forms.ModelForm):
             if isinstance(value, bool) and bool not in wanted or not isinstance(value, wanted):
                 self.add_error("value", _("Expected a value like the rule's default: %(default)s")
                                % {"default": json.dumps(spec.default, ensure_ascii=False, default=list)})
+            elif cleaned.get("name") == "special_country_substances":
+                self._check_special_country_table(value)
         return cleaned
+
+    def _check_special_country_table(self, value):
+        """{"MM": ["C3-02", …]}: two-letter country codes, each with a list of catalogue codes."""
+        known = set(models.Substance.objects.values_list("code", flat=True))
+        for country, codes in value.items():
+            if len(country) != 2 or not country.isalpha():
+                self.add_error("value", _("%(country)s is not a two-letter country code.") % {"country": country})
+            elif not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                self.add_error("value", _('Give %(country)s a list of substance codes, e.g. ["C3-02"].')
+                               % {"country": country})
+            elif set(codes) - known:
+                self.add_error("value", _("Unknown substance code(s): %(codes)s")
+                               % {"codes": ", ".join(sorted(set(codes) - known))})
 
 
 class AlertHandleForm(forms.ModelForm):
@@ -224,14 +240,63 @@ def party_from_text(value: str):
     return party
 
 
-class ShipmentForm(forms.ModelForm):
-    """A shipment's planned route and its departure and arrival (R29). The route is typed as
-    ``lon,lat; lon,lat; …`` or pasted as a GeoJSON LineString."""
+class PartyTextField(forms.CharField):
+    """A registered party typed as its identifier or 统一社会信用代码 (what a sheet or a clerk has). Unchanged when it
+    names the party already recorded, however it is spelled (a sheet without the column gives the record's id)."""
 
-    planned_route = forms.CharField(
-        label=_("planned route"), widget=forms.Textarea(attrs={"rows": 3}),
+    @staticmethod
+    def _pk(value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, int) or str(value).isdecimal():
+            return int(value)
+        found = models.Party.objects.filter(Q(identifier=str(value).strip()) | Q(uscc=str(value).strip().upper()))
+        return found.values_list("pk", flat=True).first() or str(value)
+
+    def has_changed(self, initial, data):
+        return self._pk(initial) != self._pk(data)
+
+
+class RouteField(forms.CharField):
+    """A planned route typed as ``lon,lat; lon,lat; …`` or pasted as a GeoJSON LineString; cleaned to
+    [[lon, lat], …]. Unchanged when it names the same points, however it is spelled."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        from .algorithms.gps import route_as_text
+
+        return route_as_text(value) if isinstance(value, list) else value
+
+    def clean(self, value):
+        from .algorithms.gps import RouteError, parse_route, route_as_json
+        from .services import route_error_text
+
+        text = super().clean(value)
+        try:
+            return route_as_json(parse_route(text))
+        except RouteError as exc:
+            raise forms.ValidationError(route_error_text(exc)) from None
+
+    def has_changed(self, initial, data):
+        from .algorithms.gps import RouteError, parse_route, route_as_json
+
+        try:
+            return route_as_json(parse_route(initial)) != route_as_json(parse_route(data))
+        except (RouteError, TypeError):
+            return True
+
+
+class ShipmentForm(forms.ModelForm):
+    """A shipment's planned route and its departure and arrival (R29). The carrier is any registered party, named by
+    its identifier or 统一社会信用代码 (the consignor may not see the carrier's file, but may name it)."""
+
+    accepts_user = True
+    planned_route = RouteField(
+        label=_("planned route"),
         help_text=_("Longitude,latitude of each point from origin to destination, separated by semicolons "
                     "(WGS-84), e.g. 120.62,31.31; 120.30,31.57; 118.78,32.05 — or a GeoJSON LineString."))
+    carrier = PartyTextField(label=_("carrier (identifier or credit code)"), max_length=200, required=False)
 
     class Meta:
         model = models.Shipment
@@ -244,30 +309,34 @@ class ShipmentForm(forms.ModelForm):
     #: the arrival could not pick a consignor outside its own scope); the Excel row names it, as its key's partner
     consignor_on_edit = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        route = self.initial.get("planned_route")
-        if isinstance(route, list):
-            from .algorithms.gps import route_as_text
-
-            self.initial["planned_route"] = route_as_text(route)
+        self.user = user
+        if self.instance.pk and self.instance.carrier_id:
+            self.initial["carrier"] = self.instance.carrier.identifier
         if self.instance.pk and not self.consignor_on_edit:
             self.fields.pop("party")
 
-    def clean_planned_route(self):
-        from .algorithms.gps import RouteError, parse_route, route_as_json
-        from .services import route_error_text
+    def clean_carrier(self):
+        return self._party("carrier") if self.cleaned_data.get("carrier") else None
 
-        try:
-            return route_as_json(parse_route(self.cleaned_data["planned_route"]))
-        except RouteError as exc:
-            raise forms.ValidationError(route_error_text(exc)) from None
+    def _party(self, name):
+        value = str(self.cleaned_data[name]).strip()
+        current = getattr(self.instance, f"{name}_id", None)
+        if current is not None and value in (str(current), getattr(self.instance, name).identifier):
+            return getattr(self.instance, name)     # as recorded (a sheet without the column gives its id)
+        return party_from_text(value)
 
     def clean(self):
+        from .services import shipment_change_errors, waybill_owner_errors
+
         cleaned = super().clean()
-        party = cleaned.get("party")
-        if self.instance.pk and party is not None and party.pk != self.instance.party_id:
-            self.add_error("party", _("The consignor of a recorded track does not change."))
+        if self.instance.pk:
+            refused = shipment_change_errors(self.instance, self.changed_data, self.user)
+        else:
+            refused = waybill_owner_errors(cleaned.get("waybill") or "", cleaned.get("party"))
+        for name, message in refused.items():
+            self.add_error(name if name in self.fields else None, message)
         departed = cleaned.get("departed_at")
         for name in ("eta", "arrived_at"):
             if departed and cleaned.get(name) and cleaned[name] < departed:
@@ -279,24 +348,13 @@ class ShipmentForm(forms.ModelForm):
 
 
 class ShipmentRowForm(ShipmentForm):
-    """One row of the shipment sheet: consignor and carrier named by identifier or credit code."""
+    """One row of the shipment sheet: the consignor named by identifier or credit code, like the carrier."""
 
-    party = forms.CharField(label=_("consignor (identifier or credit code)"), max_length=200)
-    carrier = forms.CharField(label=_("carrier (identifier or credit code)"), max_length=200, required=False)
+    party = PartyTextField(label=_("consignor (identifier or credit code)"), max_length=200)
     consignor_on_edit = True
 
     def clean_party(self):
         return self._party("party")
-
-    def clean_carrier(self):
-        return self._party("carrier") if self.cleaned_data.get("carrier") else None
-
-    def _party(self, name):
-        value = str(self.cleaned_data[name]).strip()
-        current = getattr(self.instance, f"{name}_id", None)
-        if current is not None and value == str(current):
-            return getattr(self.instance, name)     # a column left out of the sheet keeps the record's value
-        return party_from_text(value)
 
 
 class ShipmentFixRowForm(forms.Form):

@@ -44,6 +44,7 @@ SHIPMENTS = registry.register(ImportSpec(
     model=models.Shipment,
     form_class=ShipmentRowForm,
     key_fields=("waybill",),
+    row_check=lambda form, user: _shipment_check(form, user),
     columns=[
         Column("waybill", "运单号", example="WB2026102100012"),
         Column("party", "托运单位标识或统一社会信用代码", example="urn:epc:id:pgln:6901234.00001"),
@@ -108,4 +109,22 @@ def _track_check(form, user) -> dict:
     shipment = form.cleaned_data["waybill"]
     if not models.Shipment.objects.restrict(user, "change").filter(pk=shipment.pk).exists():
         return {"waybill": gettext("This shipment track is outside your scope.")}
+    return {}
+
+
+def _shipment_check(form, user) -> dict:
+    """A new track's consignor is in the user's scope (its own party, or one in the office's area); a recorded one
+    changes only as ``services.shipment_change_errors`` allows (the carrier the arrival, nobody the plan once fixes
+    are recorded)."""
+    from django.utils.translation import gettext
+
+    from core.permissions import default_scope_q
+
+    from .services import shipment_change_errors
+
+    if form.instance.pk:
+        return shipment_change_errors(form.instance, form.changed_data, user)
+    q = default_scope_q(models.Party, user.scope_for("add"))
+    if q is None or not models.Party.objects.filter(q, pk=form.cleaned_data["party"].pk).exists():
+        return {"party": gettext("You may not record shipments for this party.")}
     return {}

@@ -384,7 +384,8 @@ class Shipment(AuditedModel):
 class ShipmentFix(models.Model):
     """One GPS fix of a shipment (time, WGS-84 position). Append-only like the events (database triggers): a fix
     is evidence, and a correction would be a new track, not an edit. Written only by ``services.add_fixes``, which
-    audits each batch as one change-log row with the SM3 of the fixes."""
+    audits each batch as one change-log row with the SM3 of the fixes (an API call is a batch; the Excel sheet saves
+    row by row, so a row is)."""
 
     shipment = models.ForeignKey(Shipment, verbose_name=_("shipment track"), on_delete=models.PROTECT,
                                  related_name="fixes")

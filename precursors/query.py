@@ -104,22 +104,31 @@ class ResultSet:
         return cls(order_by, direction != "ASC", limit, max_count)
 
 
-def _encode_token(time, pk: int, returned: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([time.isoformat() if time else None, pk, returned])).decode()
+def _encode_token(result_set: ResultSet, time, pk: int, returned: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([result_set.order_by, result_set.descending,
+                                                  time.isoformat() if time else None, pk, returned])).decode()
 
 
-def decode_token(token: str | None) -> tuple:
-    """(order key time or None, last row id, events returned so far) from a nextPageToken; a plain row id (the
-    tokens of earlier versions) is read as such."""
+def decode_token(token: str | None, result_set: ResultSet) -> tuple:
+    """(order key time or None, last row id, events returned so far) from a nextPageToken issued for the same
+    ordering; a plain row id (the tokens of earlier versions, capture order) is read as such."""
+    bad = epcis.QueryParameterError("nextPageToken is not one this server issued for this ordering")
     if not token:
         return None, None, 0
-    if token.isdigit():
+    if token.isascii() and token.isdecimal():
+        if result_set.order_by is not None:
+            raise bad
         return None, int(token), 0
     try:
-        time, pk, returned = orjson.loads(base64.urlsafe_b64decode(token.encode()))
-        return (parse_datetime(time) if time else None), int(pk), int(returned)
-    except (binascii.Error, orjson.JSONDecodeError, TypeError, ValueError):
-        raise epcis.QueryParameterError("nextPageToken is not one this server issued") from None
+        order_by, descending, time, pk, returned = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        moment = parse_datetime(time) if time else None
+        pk, returned = int(pk), int(returned)
+    except (binascii.Error, orjson.JSONDecodeError, TypeError, ValueError, UnicodeError):
+        raise bad from None
+    if order_by != result_set.order_by or (order_by is not None and (descending != result_set.descending
+                                                                     or moment is None)):
+        raise bad
+    return moment, pk, returned
 
 
 def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, token: str | None = None):
@@ -130,7 +139,7 @@ def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, token:
     result_set = ResultSet.pop_from(params)
     test = epcis.compile_query(params)            # raises QueryParameterError for unknown parameters
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
-    after_time, after_pk, returned = decode_token(token)
+    after_time, after_pk, returned = decode_token(token, result_set)
     qs = _prefilter(Event.objects.restrict(user, "view"), params)
     retracted = EventRetraction.objects.filter(event_id=OuterRef("event_id"))
     qs = qs.exclude(Q(declared_error=False) & Exists(retracted))
@@ -164,7 +173,7 @@ def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, token:
                 rest = Q(pk__gt=pk) if column is None else (
                     Q(**{f"{column}__{cmp}": time}) | Q(**{column: time, f"pk__{cmp}": pk}))
                 more = qs.filter(rest).exists()
-                return out, (_encode_token(time, last, returned + len(out)) if more else None)
+                return out, (_encode_token(result_set, time, last, returned + len(out)) if more else None)
     return out, None
 
 

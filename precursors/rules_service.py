@@ -118,13 +118,16 @@ def read_filings(ident: dict, *, for_capture: bool = False, transactions: list |
 
 
 def special_country_rules() -> list[tuple]:
-    try:
-        from .algorithms.catalogue import load_special_country_rules
-    except ImportError:  # pragma: no cover
-        return []
-    out = []
-    for r in load_special_country_rules():
-        out.append((r.substance_code, r.country, r.effective_from, r.effective_to))
+    """(substance code, country, effective_from, effective_to): the shipped catalogue rows, then the office's
+    ``special_country_substances`` parameter rows ({country: [codes]}), each valid over its own row's dates — an
+    export shipped before the office listed a substance is not judged by that listing."""
+    from .algorithms.catalogue import load_special_country_rules
+    from .models import RuleParameter
+
+    out = [(r.substance_code, r.country, r.effective_from, r.effective_to) for r in load_special_country_rules()]
+    for row in RuleParameter.objects.filter(name="special_country_substances").order_by("effective_from"):
+        for country, codes in (row.value or {}).items():
+            out.extend((code, country.upper(), row.effective_from, row.effective_to) for code in codes)
     return out
 
 
@@ -353,27 +356,28 @@ def waybill_key(waybill: str) -> str:
 
 
 def read_shipments(ident: dict, transactions: list) -> list[F.Shipment]:
-    """The shipment tracks as R29's facts, each tied to the transaction its shipping event reported under the same
-    waybill (the first, when one event carries several substances)."""
+    """The shipment tracks as R29's facts, each tied to the transaction its consignor's shipping event reported under
+    the same waybill (the first, when one event carries several substances). A track is never tied to another
+    party's sale: its anomalies are then the filer's, not the seller's."""
     from .models import Shipment, ShipmentFix
 
     tracks = list(Shipment.objects.all())
     if not tracks:
         return []
     wanted = {waybill_key(s.waybill) for s in tracks}
-    tx_of: dict[str, F.Transaction] = {}
+    tx_of: dict[tuple[str, str], F.Transaction] = {}          # (waybill, seller) → transaction
     for t in transactions:
         if t.waybill:
             key = waybill_key(t.waybill)
             if key in wanted:
-                tx_of.setdefault(key, t)
+                tx_of.setdefault((key, t.seller_id), t)
     fixes: dict[int, list] = {}
     for shipment_id, time, lon, lat in ShipmentFix.objects.order_by("shipment_id", "time").values_list(
             "shipment_id", "time", "lon", "lat").iterator(chunk_size=5000):
         fixes.setdefault(shipment_id, []).append((time, lon, lat))
     out = []
     for s in tracks:
-        t = tx_of.get(waybill_key(s.waybill))
+        t = tx_of.get((waybill_key(s.waybill), ident.get(s.party_id)))
         out.append(F.Shipment(
             id=s.waybill, transaction_id=t.id if t else None,
             planned_route=tuple((float(p[0]), float(p[1])) for p in s.planned_route or ()),

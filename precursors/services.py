@@ -233,6 +233,59 @@ def route_error_text(exc) -> str:
     return _("point %(n)d: %(error)s") % {"n": exc.point, "error": text} if exc.point else text
 
 
+#: what a carrier records on a track it carries; everything else is the consignor's (or the office's)
+CARRIER_FIELDS = ("arrived_at", "arrival_kg", "note")
+#: the plan a track is judged against: fixed once GPS fixes are recorded (it is evidence, like the fixes)
+PLAN_FIELDS = ("planned_route", "departed_at", "eta", "departure_kg", "vehicle_plate", "permit_no")
+
+
+def consignor_side(shipment, user) -> bool:
+    """Whether the user reaches the track as its consignor or an office in its area (not only as its carrier)."""
+    from core.permissions import default_scope_q
+
+    from .models import Shipment
+
+    q = default_scope_q(Shipment, user.scope_for("change"))
+    return q is not None and Shipment.objects.filter(q, pk=shipment.pk).exists()
+
+
+def shipment_change_errors(shipment, changed, user=None) -> dict[str, str]:
+    """{field: why not} for changes to a recorded track: its waybill and consignor never change; its carrier records
+    only the arrival and notes; the plan (route, departure, ETA, departure weight, vehicle, permit) is fixed once GPS
+    fixes are recorded, so nobody can redraw the corridor around a detour or raise the departure weight afterwards."""
+    if shipment is None or not shipment.pk:
+        return {}
+    changed, errors = set(changed), {}
+    for name, message in (("waybill", _("The waybill of a recorded track does not change.")),
+                          ("party", _("The consignor of a recorded track does not change."))):
+        if name in changed:
+            errors[name] = message
+    if user is not None and not consignor_side(shipment, user):
+        for name in sorted(changed - set(CARRIER_FIELDS) - set(errors)):
+            errors[name] = _("As the carrier you record the arrival (time and weight) and notes only.")
+    if changed & set(PLAN_FIELDS) and shipment.fixes.exists():
+        for name in sorted(changed & set(PLAN_FIELDS)):
+            errors.setdefault(name, _("The plan is fixed once GPS fixes are recorded."))
+    return errors
+
+
+def waybill_owner_errors(waybill: str, party) -> dict[str, str]:
+    """A track names a waybill its consignor shipped under: when shipping events already cite the waybill (as
+    ``jindu:waybillNo`` or a ``bol``/``waybill`` bizTransaction), one of them must be the consignor's."""
+    from .models import Event
+    from .rules_service import waybill_key
+
+    if not waybill or party is None:
+        return {}
+    key = waybill_key(waybill)
+    spellings = {waybill.strip(), key, f"urn:jindu:waybill:{key}"}
+    owners = set(Event.objects.filter(biz_step="shipping", epcs__epc__in=spellings, epcs__role="b")
+                 .values_list("party_id", flat=True))
+    if owners and party.pk not in owners:
+        return {"waybill": _("Shipping events cite this waybill for another consignor.")}
+    return {}
+
+
 def add_fixes(shipment, fixes, user) -> tuple[int, int]:
     """Append GPS fixes ``[(time, lon, lat), …]`` to a shipment's track; returns (added, already recorded).
 

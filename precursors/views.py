@@ -353,17 +353,25 @@ class ShipmentDetailView(generic.ObjectDetailView):
     model = models.Shipment
     template_name = "precursors/shipment_detail.html"
 
+    #: a long track is drawn from every n-th fix and its table shows the latest fixes (all are in the JSON link)
+    MAP_POINTS, TABLE_ROWS = 2000, 300
+
     def get_extra_context(self, obj):
         fixes = list(obj.fixes.order_by("time").values_list("time", "lon", "lat"))
         alerts = models.Alert.objects.restrict(self.request.user, "view").filter(dedup_key=f"R29:{obj.waybill}")
         local = timezone.localtime
+        drawn = fixes[::-(-len(fixes) // self.MAP_POINTS)] if fixes else []
+        if fixes and drawn[-1] is not fixes[-1]:
+            drawn.append(fixes[-1])
+        latest = obj.fixes.order_by("-time")[:self.TABLE_ROWS]
+        title = _("GPS fixes") if len(fixes) <= self.TABLE_ROWS else \
+            _("GPS fixes (the latest %(n)d of %(total)d)") % {"n": self.TABLE_ROWS, "total": len(fixes)}
         return {"map": json.dumps({"route": obj.planned_route,
-                                   "fixes": [[x, y, local(t).strftime("%m-%d %H:%M")] for t, x, y in fixes]}),
+                                   "fixes": [[x, y, local(t).strftime("%m-%d %H:%M")] for t, x, y in drawn]}),
                 "n_fixes": len(fixes), "alerts": alerts,
                 "first_fix": local(fixes[0][0]) if fixes else None, "last_fix": local(fixes[-1][0]) if fixes else None,
                 "can_import": has_perm(self.request.user, "precursors.shipmentfix", "import"),
-                "related_tables": [(_("GPS fixes"), tables.ShipmentFixTable(obj.fixes.order_by("time"),
-                                                                           orderable=False))]}
+                "related_tables": [(title, tables.ShipmentFixTable(latest, orderable=False))]}
 
 
 # --- equipment ----------------------------------------------------------------------------------------------------

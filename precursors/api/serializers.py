@@ -120,7 +120,9 @@ class ShipmentSerializer(BaseModelSerializer):
     """A shipment track (R29). ``planned_route``: [[lon, lat], …] or a GeoJSON LineString, WGS-84."""
 
     party = _PartyRef()
-    carrier = _PartyRef(required=False, allow_null=True)
+    # any registered party may be named carrier (the consignor need not see the carrier's file to name it)
+    carrier = serializers.SlugRelatedField(slug_field="identifier", queryset=models.Party.objects.all(),
+                                           required=False, allow_null=True)
     planned_route = serializers.JSONField()
     n_fixes = serializers.SerializerMethodField()
 
@@ -131,7 +133,8 @@ class ShipmentSerializer(BaseModelSerializer):
         read_only_fields = ["area_code"]
 
     def get_n_fixes(self, obj) -> int:
-        return obj.fixes.count()
+        counted = getattr(obj, "n_fixes", None)          # the list's annotation; a saved track counts its own
+        return counted if counted is not None else obj.fixes.count()
 
     def validate_planned_route(self, value):
         from ..algorithms.gps import RouteError, parse_route, route_as_json
@@ -143,10 +146,16 @@ class ShipmentSerializer(BaseModelSerializer):
             raise serializers.ValidationError(route_error_text(exc)) from None
 
     def validate(self, attrs):
+        from ..services import shipment_change_errors, waybill_owner_errors
+
         current = (lambda name: attrs.get(name, getattr(self.instance, name, None)))
-        departed, errors = current("departed_at"), {}
-        if self.instance is not None and "party" in attrs and attrs["party"] != self.instance.party:
-            errors["party"] = ["the consignor of a recorded track does not change"]
+        departed = current("departed_at")
+        if self.instance is not None:
+            changed = [name for name, value in attrs.items() if value != getattr(self.instance, name)]
+            refused = shipment_change_errors(self.instance, changed, self.context["request"].user)
+        else:
+            refused = waybill_owner_errors(attrs.get("waybill", ""), attrs.get("party"))
+        errors = {name: [str(message)] for name, message in refused.items()}
         for name in ("eta", "arrived_at"):
             if departed and current(name) and current(name) < departed:
                 errors[name] = ["before the departure"]

@@ -1,4 +1,5 @@
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -197,7 +198,7 @@ class ShipmentViewSet(BaseModelViewSet):
     shipment, keyed by its waybill (``?waybill=``). ``POST shipments/{id}/fixes/`` appends GPS fixes (idempotent by
     time; a batch with one bad fix is refused whole); ``GET`` the same path lists them."""
 
-    queryset = models.Shipment.objects.select_related("party", "carrier")
+    queryset = models.Shipment.objects.select_related("party", "carrier").annotate(n_fixes=Count("fixes"))
     serializer_class = serializers.ShipmentSerializer
     filterset_class = filtersets.ShipmentFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -393,7 +393,17 @@ def test_order_by_direction_and_limits_walk_pages_in_order(office):
     r = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", "maxEventCount": 6})
     assert r.status_code == 413 and r.json()["type"] == "epcisException:QueryTooLargeException"
     assert _walk(client, maxEventCount=7, perPage=4)[0] == [f"0{h}" for h in hours]
+    # a page token belongs to its ordering; the plain row ids of earlier versions still page in capture order
+    first = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", "orderBy": "recordTime", "perPage": 2})
+    token = first.json()["epcisBody"]["queryResults"]["nextPageToken"]
+    pk_after_two = Event.objects.filter(biz_step="inspecting").order_by("pk").values_list("pk", flat=True)[1]
+    r = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", "nextPageToken": str(pk_after_two)})
+    assert [e["eventTime"][11:13] for e in r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]] \
+        == [f"0{h}" for h in hours[2:]]
     for bad in ({"orderBy": "bizStep"}, {"orderDirection": "UP"}, {"eventCountLimit": 0},
-                {"eventCountLimit": 2, "maxEventCount": 5}, {"nextPageToken": "not-a-token"}):
+                {"eventCountLimit": 2, "maxEventCount": 5}, {"nextPageToken": "not-a-token"},
+                {"nextPageToken": "²"}, {"orderBy": "eventTime", "nextPageToken": str(pk_after_two)},
+                {"orderBy": "eventTime", "nextPageToken": token},
+                {"orderBy": "recordTime", "orderDirection": "ASC", "nextPageToken": token}):
         r = client.get("/api/epcis/events", {"EQ_bizStep": "inspecting", **bad})
         assert r.status_code == 400 and r.json()["type"] == "epcisException:QueryParameterException", bad

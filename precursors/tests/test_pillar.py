@@ -711,3 +711,35 @@ def test_a_rule_run_is_not_queued_twice(world, client):
     r = web.post("/precursors/rules/run/")
     assert Job.objects.filter(kind="precursors.run_rules").count() == 2
     assert r.url == Job.objects.exclude(pk=running.pk).get().get_absolute_url()
+
+
+def test_special_country_substances_rows_apply_from_their_own_dates(world, client):
+    """The office's special-country table (R20) is entered on the parameter page, checked for its shape, and judges
+    only exports shipped while its row is in force — an export shipped before the office listed the substance is not
+    judged by that listing."""
+    from precursors.models import RuleParameter
+    from precursors.rules_service import run_rules
+
+    office = login_client(client, world["city"])
+    for bad in ('{"MMR": ["C3-02"]}', '{"MM": "C3-02"}', '{"MM": ["C9-99"]}'):
+        r = office.post("/precursors/parameters/add/", {"name": "special_country_substances", "value": bad,
+                                                        "effective_from": "2026-04-01"})
+        assert r.status_code == 400, bad
+    assert not RuleParameter.objects.exists()
+    r = office.post("/precursors/parameters/add/", {"name": "special_country_substances", "value": '{"mm": ["C3-02"]}',
+                                                    "effective_from": "2026-04-01", "source": "市禁毒办"})
+    assert r.status_code == 302
+    buyer = Party.objects.create(identifier="urn:epc:id:pgln:8837001.00001", name="Yangon Trading", area_code="",
+                                 country="MM", kinds=["importer"])
+
+    def export(n, day):
+        return ev({"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                   "quantityList": [{"epcClass": LOT, "quantity": 100, "uom": "LTR"}], "bizLocation": {"id": S_PROD},
+                   **owning(PRODUCER, buyer.identifier)}, f"{day}T10:00",
+                  eventID=f"urn:uuid:20000000-0000-4000-8000-00000000000{n}", **{"jindu:destCountry": "MM"})
+
+    post(token_client(world["city"]), doc(export(1, "03-20"), export(2, "04-20")))
+    run_rules(["R20"], as_of=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+    special = sorted(Alert.objects.filter(rule_id="R20", dedup_key__endswith=":special_country")
+                     .values_list("evidence", flat=True))
+    assert special == [["urn:uuid:20000000-0000-4000-8000-000000000002"]]

@@ -562,21 +562,6 @@ def test_r20_special_country_licence_exempts(country, hit):
     assert keys(f, "R20") == (["T1:special_country"] if hit else [])
 
 
-@pytest.mark.parametrize("table, hit", [({"MM": ["C3-02"]}, True), ({"mm": ["C3-02"]}, True),
-                                        ({"MM": ["C3-01"]}, False), ({"LA": ["C3-02"]}, False), ({}, False)])
-def test_r20_special_country_substances_parameter_adds_to_the_catalogue(table, hit):
-    """The office's special_country_substances (country → codes) acts like catalogue rows; a special-country licence
-    for the destination still exempts."""
-    f = make([export(country="MM")], [auth("EL", EXPORT_LICENCE, "S")],
-             params={"special_country_substances": table})
-    assert keys(f, "R20") == (["T1:special_country"] if hit else [])
-    if hit:
-        f = make([export(country="MM")], [auth("EL", EXPORT_LICENCE, "S"),
-                                          auth("SC", SPECIAL_COUNTRY_EXPORT_LICENCE, "S", destination_country="MM")],
-                 params={"special_country_substances": table})
-        assert keys(f, "R20") == []
-
-
 def test_r20_unlisted_chemical_on_the_special_catalogue_needs_only_the_special_licence():
     f = make([export(sub="W-01", country="MM")], special_country_rules=[("W-01", "MM", D, None)])
     assert keys(f, "R20") == ["T1:special_country"]

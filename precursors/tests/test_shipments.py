@@ -80,6 +80,9 @@ def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
     assert r.status_code == 201, r.json()
     shipment = Shipment.objects.get(waybill="W1")
     assert shipment.area_code == world["producer"].area_code and shipment.party == world["producer"]
+    # nobody takes another consignor's waybill: W2's shipping event is the trader's
+    r = track(ent, "W2", PRODUCER)
+    assert r.status_code == 400 and list(r.json()) == ["waybill"] and not Shipment.objects.filter(waybill="W2")
     r = ent.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
     assert r.status_code == 201 and r.json() == {"waybill": "W1", "added": 11, "already_recorded": 0}
     # a clean trip: on the corridor, on time, the same weight
@@ -103,7 +106,7 @@ def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
     alert = Alert.objects.get(dedup_key="R29:W2")
     assert (alert.party_identifier, alert.severity) == (TRADER, "M")
     assert alert.details["max_deviation_km"] > 5
-    # the consignor may not file a track for another party's waybill
+    # the consignor may not file a track for another party…
     r = track(ent, "W3", TRADER)
     assert r.status_code == 400 and "party" in r.json()
 
@@ -174,12 +177,21 @@ def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
     web = login_client(Client(), other_user)
     page = web.get(f"/precursors/shipments/{shipment.pk}/edit/")
     assert page.status_code == 200 and "party" not in page.context["form"].fields
-    r = web.post(f"/precursors/shipments/{shipment.pk}/edit/", {
-        "waybill": "W1", "carrier": world["trader"].pk, "planned_route": route_as_text(ROUTE),
-        "departed_at": "2026-03-02T08:20", "arrived_at": "2026-03-02T10:25", "arrival_kg": "789"})
+    as_shown = {"waybill": "W1", "carrier": TRADER, "planned_route": route_as_text(ROUTE),
+                "departed_at": "2026-03-02T08:20", "eta": "2026-03-02T11:20", "departure_kg": "790",
+                "vehicle_plate": "", "permit_no": "", "note": ""}
+    r = web.post(f"/precursors/shipments/{shipment.pk}/edit/", {**as_shown, "arrived_at": "2026-03-02T10:25",
+                                                                "arrival_kg": "789"})
     assert r.status_code == 302, r.context["form"].errors
     shipment.refresh_from_db()
     assert (shipment.party, shipment.arrival_kg) == (world["producer"], 789.0)
+    # …and nothing of the plan: not the ETA, not the departure weight, not the route
+    r = web.post(f"/precursors/shipments/{shipment.pk}/edit/", {**as_shown, "eta": "2026-03-02T15:00",
+                                                                "departure_kg": "700"})
+    assert r.status_code == 400 and set(r.context["form"].errors) == {"eta", "departure_kg"}
+    r = other.patch(f"/api/precursors/shipments/{shipment.pk}/", {"planned_route": ROUTE[:2], "waybill": "W1x"},
+                    format="json")
+    assert r.status_code == 400 and set(r.json()) == {"planned_route", "waybill"}
 
 
 # --- the Excel door ------------------------------------------------------------------------------------------------
@@ -218,6 +230,10 @@ def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_r
     errors = {(e["row"], e["column"]) for e in batch.errors}
     assert {(2, "规划路线(经度,纬度;…)"), (2, "到达时间")} <= errors
     assert not Shipment.objects.filter(waybill="W9").exists()
+    # the sheet names the row whose consignor is not the clerk's
+    batch = start_import(shipments, ent, "他人.xlsx", _workbook(shipments, [["W8", TRADER] + row[2:]]))
+    batch.refresh_from_db()
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "托运单位标识或统一社会信用代码")]
 
     gps = registry.get("precursors.gps_fixes")
     rows = [["W1", t.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"), x, y] for t, x, y in along(ROUTE)]
@@ -257,7 +273,7 @@ def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_r
 
 # --- pages -----------------------------------------------------------------------------------------------------------
 
-def test_track_pages_draw_the_route_and_the_fixes(world):
+def test_track_pages_draw_the_route_and_the_fixes(world, monkeypatch):
     city = token_client(world["city"])
     track(city)
     shipment = Shipment.objects.get(waybill="W1")
@@ -272,6 +288,16 @@ def test_track_pages_draw_the_route_and_the_fixes(world):
         assert data["route"] == ROUTE and len(data["fixes"]) == 11 and r.context["n_fixes"] == 11
         r = web.get(f"/precursors/parties/{world['producer'].pk}/")          # the enterprise's file lists it
         assert f'/precursors/shipments/{shipment.pk}/' in r.content.decode()
+    # a long track: every n-th fix drawn (and the last), the latest fixes in the table
+    from precursors.views import ShipmentDetailView
+
+    monkeypatch.setattr(ShipmentDetailView, "MAP_POINTS", 4)
+    monkeypatch.setattr(ShipmentDetailView, "TABLE_ROWS", 5)
+    r = login_client(Client(), world["city"]).get(f"/precursors/shipments/{shipment.pk}/")
+    drawn = json.loads(r.context["map"])["fixes"]
+    assert [p[0] for p in drawn] == [x for i, (_t, x, _y) in enumerate(along(ROUTE)) if i % 3 == 0 or i == 10]
+    (title, table), = r.context["related_tables"]
+    assert len(table.rows) == 5 and "11" in str(title)
     # the web form reads the route as typed
     web = login_client(Client(), world["city"])
     r = web.post("/precursors/shipments/add/", {"waybill": "W5", "party": world["producer"].pk,
@@ -279,3 +305,19 @@ def test_track_pages_draw_the_route_and_the_fixes(world):
                                                 "departed_at": "2026-03-02T08:20"})
     assert r.status_code == 302, r.context["form"].errors
     assert Shipment.objects.get(waybill="W5").planned_route == [[120.62, 31.31], [120.3, 31.57]]
+
+
+def test_a_track_is_never_tied_to_another_partys_sale(world):
+    """Even a track that reached the table around the doors (or before the sale was captured) under another
+    consignor's waybill is judged as the filer's: the alert names the filer, not the seller."""
+    from core.context import acting_as
+
+    post(token_client(world["city"]), chain())
+    with acting_as(username="test"):
+        bad = Shipment(waybill="W2", party=world["producer"], planned_route=ROUTE, departed_at=DEPART,
+                       departure_kg=500, arrival_kg=400)
+        bad.save()
+    run_rules(["R29"], as_of=AS_OF)
+    alert = Alert.objects.get(rule_id="R29")
+    assert alert.party_identifier == PRODUCER
+    assert "urn:uuid:10000000-0000-4000-8000-000000000005" not in alert.evidence      # W2's shipping event

@@ -91,7 +91,8 @@ define_param("pen_required_countries", (), "ISO 3166", "1988 Convention art. 12(
              "要求出口前通知（PEN）的目的国")
 define_param("special_country_substances", {}, "ISO 3166 → substance codes",
              "商务部等令2005年第12号 and its catalogue amendments (the chemicals are not in the research)", "U",
-             "特定国家（地区）出口目录：目的国 → 需专项出口许可的品种代码（补充 special_country_rules.csv，按参数生效日期）")
+             "特定国家（地区）出口目录：目的国 → 需专项出口许可的品种代码（补充 special_country_rules.csv；"
+             "每行自其生效日期起适用于当日起运的出口）")
 define_param("pen_ok_statuses", ("acknowledged", "no_objection"), "statuses", "PEN Online", "V",
              "视为可发运的 PEN 答复状态")
 define_param("pen_objection_statuses", ("objected",), "statuses", "PEN Online", "V", "进口国提出异议的 PEN 状态")
@@ -561,14 +562,11 @@ def cash_or_barter(facts: Facts) -> Iterator[Hit]:
 
 # --- R20–R21: export ----------------------------------------------------------------------------------------------
 def _special_country_index(facts: Facts) -> dict[tuple[str, str], list[tuple[date, date | None]]]:
-    """(substance, country) → validity spans: the shipped catalogue rows, plus the office's
-    ``special_country_substances`` (in force for the whole run: the parameter row's own dates say when it applies)."""
+    """(substance, country) → validity spans. ``facts.special_country_rules`` holds the shipped catalogue rows and
+    the office's ``special_country_substances`` rows, each dated by its row (see rules_service)."""
     idx: dict[tuple[str, str], list[tuple[date, date | None]]] = defaultdict(list)
     for code, country, start, end in facts.special_country_rules:
         idx[(code, country.upper())].append((start, end))
-    for country, codes in (param(facts, "special_country_substances") or {}).items():
-        for code in codes:
-            idx[(code, country.upper())].append((date.min, None))
     return idx
 
 
