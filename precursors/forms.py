@@ -1,7 +1,9 @@
 import json
+import re
 
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import models
@@ -257,6 +259,32 @@ class PartyTextField(forms.CharField):
         return self._pk(initial) != self._pk(data)
 
 
+class ShownDateTimeField(forms.DateTimeField):
+    """A time the page shows to the minute (or second): unchanged when the posted value equals the stored one to
+    that precision, so re-saving a form does not count as changing a time stored with seconds."""
+
+    @classmethod
+    def on_page(cls, label):
+        return cls(label=label, required=False,
+                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+
+    def has_changed(self, initial, data):
+        try:
+            posted = self.to_python(data)
+            initial = self.to_python(initial) if isinstance(initial, str) else initial
+        except forms.ValidationError:
+            return True
+        if initial is None or posted is None:
+            return (initial is None) != (posted is None)
+        with_seconds = isinstance(data, str) and re.search(r"\d:\d\d:\d", data) is not None
+
+        def shown(t):
+            t = timezone.localtime(t).replace(microsecond=0)
+            return t if with_seconds else t.replace(second=0)
+
+        return shown(initial) != shown(posted)
+
+
 class RouteField(forms.CharField):
     """A planned route typed as ``lon,lat; lon,lat; …`` or pasted as a GeoJSON LineString; cleaned to
     [[lon, lat], …]. Unchanged when it names the same points, however it is spelled."""
@@ -297,13 +325,14 @@ class ShipmentForm(forms.ModelForm):
         help_text=_("Longitude,latitude of each point from origin to destination, separated by semicolons "
                     "(WGS-84), e.g. 120.62,31.31; 120.30,31.57; 118.78,32.05 — or a GeoJSON LineString."))
     carrier = PartyTextField(label=_("carrier (identifier or credit code)"), max_length=200, required=False)
+    departed_at = ShownDateTimeField.on_page(_("departed at"))
+    eta = ShownDateTimeField.on_page(_("expected arrival"))
+    arrived_at = ShownDateTimeField.on_page(_("arrived at"))
 
     class Meta:
         model = models.Shipment
         fields = ["waybill", "party", "carrier", "vehicle_plate", "permit_no", "planned_route", "departed_at", "eta",
                   "arrived_at", "departure_kg", "arrival_kg", "note"]
-        widgets = {k: forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-                   for k in ("departed_at", "eta", "arrived_at")}
 
     #: the page's form leaves out the consignor of a recorded track (it does not change, and the carrier editing
     #: the arrival could not pick a consignor outside its own scope); the Excel row names it, as its key's partner
@@ -332,6 +361,9 @@ class ShipmentForm(forms.ModelForm):
 
         cleaned = super().clean()
         if self.instance.pk:
+            for name in ("departed_at", "eta", "arrived_at", "planned_route"):
+                if name in cleaned and name not in self.changed_data:
+                    cleaned[name] = getattr(self.instance, name)      # as stored, not as the page rounded it
             refused = shipment_change_errors(self.instance, self.changed_data, self.user)
         else:
             refused = waybill_owner_errors(cleaned.get("waybill") or "", cleaned.get("party"))

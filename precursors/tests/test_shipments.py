@@ -298,6 +298,21 @@ def test_track_pages_draw_the_route_and_the_fixes(world, monkeypatch):
     assert [p[0] for p in drawn] == [x for i, (_t, x, _y) in enumerate(along(ROUTE)) if i % 3 == 0 or i == 10]
     (title, table), = r.context["related_tables"]
     assert len(table.rows) == 5 and "11" in str(title)
+    # the consignor records the arrival on the page of a track with fixes, its departure stored to the second: the
+    # page shows minutes, and re-saving it neither trips the frozen plan nor rounds the stored departure
+    Shipment.objects.filter(pk=shipment.pk).update(departed_at=DEPART + dt.timedelta(seconds=37, microseconds=5))
+    shipment.refresh_from_db()
+    web = login_client(Client(), world["ent"])
+    page = web.get(f"/precursors/shipments/{shipment.pk}/edit/")
+    form = page.context["form"]
+    posted = {name: form[name].value() for name in form.fields}
+    posted = {k: ("" if v is None else v.strftime("%Y-%m-%dT%H:%M") if isinstance(v, dt.datetime) else v)
+              for k, v in posted.items()}
+    r = web.post(f"/precursors/shipments/{shipment.pk}/edit/", {**posted, "arrived_at": "2026-03-02T10:30",
+                                                                "arrival_kg": "788"})
+    assert r.status_code == 302, r.context["form"].errors
+    shipment.refresh_from_db()
+    assert shipment.arrival_kg == 788 and shipment.departed_at == DEPART + dt.timedelta(seconds=37, microseconds=5)
     # the web form reads the route as typed
     web = login_client(Client(), world["city"])
     r = web.post("/precursors/shipments/add/", {"waybill": "W5", "party": world["producer"].pk,
