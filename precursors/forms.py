@@ -111,7 +111,7 @@ class RuleParameterForm(forms.ModelForm):
         """{"MM": ["C3-02", …]}: two-letter country codes, each with a list of catalogue codes."""
         known = set(models.Substance.objects.values_list("code", flat=True))
         for country, codes in value.items():
-            if len(country) != 2 or not country.isalpha():
+            if len(country) != 2 or not (country.isascii() and country.isalpha()):
                 self.add_error("value", _("%(country)s is not a two-letter country code.") % {"country": country})
             elif not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 self.add_error("value", _('Give %(country)s a list of substance codes, e.g. ["C3-02"].')
@@ -389,30 +389,53 @@ class ShipmentRowForm(ShipmentForm):
         return self._party("party")
 
 
+def track_of(waybill: str, consignor: str = ""):
+    """The shipment track a row names by waybill (and consignor, needed only when two consignors' tracks share the
+    waybill). Raises ValidationError on the waybill column."""
+    tracks = models.Shipment.objects.filter(waybill=waybill.strip())
+    if consignor.strip():
+        tracks = tracks.filter(party=party_from_text(consignor))
+    found = list(tracks[:2])
+    if not found:
+        raise forms.ValidationError(_("No shipment track has this waybill number: enter the shipment first."))
+    if len(found) > 1:
+        raise forms.ValidationError(_("Tracks of several consignors have this waybill: name the consignor."))
+    return found[0]
+
+
 class ShipmentFixRowForm(forms.Form):
-    """One row of a vehicle-monitoring export: waybill, time, longitude, latitude."""
+    """One row of a vehicle-monitoring export: waybill, time, longitude, latitude (and the consignor, when two
+    consignors' tracks share a waybill)."""
 
     waybill = forms.CharField(label=_("waybill number"), max_length=100)
     time = forms.DateTimeField(label=_("time"))
     lon = forms.FloatField(label=_("longitude"))
     lat = forms.FloatField(label=_("latitude"))
+    party = forms.CharField(label=_("consignor (identifier or credit code)"), max_length=200, required=False)
 
     def __init__(self, *args, instance=None, **kwargs):
         self.instance = instance          # the fix already recorded at this time, when there is one
         super().__init__(*args, **kwargs)
 
-    def clean_waybill(self):
-        value = self.cleaned_data["waybill"].strip()
-        shipment = models.Shipment.objects.filter(waybill=value).first()
-        if shipment is None:
-            raise forms.ValidationError(_("No shipment track has this waybill number: enter the shipment first."))
-        return shipment
+    def clean_party(self):
+        value = self.cleaned_data.get("party", "")
+        if value:
+            party_from_text(value)            # an unknown consignor is named on its own column
+        return value
 
     def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("waybill") and "party" in cleaned:
+            try:
+                cleaned["waybill"] = track_of(cleaned["waybill"], cleaned["party"])
+            except forms.ValidationError as exc:
+                self.add_error("waybill", exc)
+        return self._check_position(cleaned)
+
+    def _check_position(self, cleaned):
         from .algorithms.gps import RouteError, check_point
         from .services import route_error_text
 
-        cleaned = super().clean()
         if cleaned.get("lon") is not None and cleaned.get("lat") is not None:
             try:
                 check_point(cleaned["lon"], cleaned["lat"])
@@ -430,6 +453,6 @@ class ShipmentFixRowForm(forms.Form):
         from .services import add_fixes
 
         d = self.cleaned_data
-        shipment = d["waybill"]                  # clean_waybill found the track
+        shipment = d["waybill"]                  # clean() found the track
         add_fixes(shipment, [(d["time"], d["lon"], d["lat"])], user)
         return models.ShipmentFix.objects.get(shipment=shipment, time=d["time"])

@@ -37,13 +37,14 @@ LEDGER = registry.register(ImportSpec(
 
 # R29's data door from Excel: the shipments (one row per waybill, planned route as "lon,lat; lon,lat"), then the
 # vehicle-monitoring platform's export of GPS fixes (one row per fix). Both are idempotent: a shipment is keyed by
-# its waybill, a fix by waybill and time.
+# its waybill and consignor, a fix by its track and time.
 SHIPMENTS = registry.register(ImportSpec(
     name="precursors.shipments",
     label=_("Shipment tracks (planned route, departure, arrival)"),
     model=models.Shipment,
     form_class=ShipmentRowForm,
-    key_fields=("waybill",),
+    key_fields=("waybill", "party"),
+    find_existing=lambda data: _track_named(data.get("waybill", ""), data.get("party", "")),
     row_check=lambda form, user: _shipment_check(form, user),
     columns=[
         Column("waybill", "运单号", example="WB2026102100012"),
@@ -67,7 +68,7 @@ GPS_FIXES = registry.register(ImportSpec(
     model=models.ShipmentFix,
     form_class=ShipmentFixRowForm,
     key_fields=("waybill", "time"),
-    find_existing=lambda data: _fix_at(data.get("waybill", ""), data.get("time", "")),
+    find_existing=lambda data: _fix_at(data.get("waybill", ""), data.get("time", ""), data.get("party", "")),
     save=lambda form, user: form.save(user),
     row_check=lambda form, user: _track_check(form, user),
     also_for=(models.Shipment,),
@@ -76,19 +77,36 @@ GPS_FIXES = registry.register(ImportSpec(
         Column("time", "定位时间", example="2026-10-21 08:35:00"),
         Column("lon", "经度", example="120.6154"),
         Column("lat", "纬度", example="31.3097"),
+        Column("party", "托运单位标识或统一社会信用代码", help="仅当多个托运单位使用同一运单号时填写"),
     ],
 ))
 
 
-def _fix_at(waybill: str, time: str):
-    """The fix already recorded for this waybill at this time (the row's natural key), if any."""
+def _track_named(waybill: str, consignor: str):
+    """The recorded track of this waybill and consignor (the shipment sheet's key), if any."""
     from django import forms as dj_forms
+
+    from .forms import party_from_text
+
+    try:
+        party = party_from_text(consignor)
+    except dj_forms.ValidationError:
+        return None          # the row's own validation names the consignor
+    return models.Shipment.objects.filter(waybill=waybill.strip(), party=party).first()
+
+
+def _fix_at(waybill: str, time: str, consignor: str = ""):
+    """The fix already recorded on this row's track at this time (the row's natural key), if any."""
+    from django import forms as dj_forms
+
+    from .forms import track_of
 
     try:
         moment = dj_forms.DateTimeField().clean(time)
+        track = track_of(waybill, consignor)
     except dj_forms.ValidationError:
-        return None          # the row's own validation names the bad time
-    return models.ShipmentFix.objects.filter(shipment__waybill=waybill.strip(), time=moment).first()
+        return None          # the row's own validation names the bad time or track
+    return models.ShipmentFix.objects.filter(shipment=track, time=moment).first()
 
 
 def _reporting_party_check(form, user) -> dict:

@@ -351,7 +351,9 @@ class Shipment(AuditedModel):
     def scope_q(cls, scope, user, action):
         return _consignor_or_carrier_q(cls, scope, action, "carrier__org")
 
-    waybill = models.CharField(_("waybill number"), max_length=100, unique=True)
+    # unique per consignor, not globally: a party filing a track under someone else's waybill must not lock the
+    # real consignor out of its own (and the rule run ties a track only to its own consignor's sale)
+    waybill = models.CharField(_("waybill number"), max_length=100, db_index=True)
     party = models.ForeignKey(Party, verbose_name=_("consignor"), on_delete=models.PROTECT, related_name="shipments")
     carrier = models.ForeignKey(Party, verbose_name=_("carrier"), null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+")
@@ -371,9 +373,14 @@ class Shipment(AuditedModel):
         ordering = ["-departed_at", "waybill"]
         verbose_name = _("shipment track")
         verbose_name_plural = _("shipment tracks")
+        constraints = [models.UniqueConstraint(fields=["waybill", "party"], name="precursors_shipment_unique_waybill")]
 
     def __str__(self):
         return self.waybill
+
+    def rule_key(self) -> str:
+        """The track's id in the rule facts and its R29 alert's key: the waybill and the consignor."""
+        return f"{self.waybill}@{self.party.identifier}"
 
     def save(self, *args, **kwargs):
         # scoped by the consignor's area, like its events

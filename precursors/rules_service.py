@@ -361,7 +361,7 @@ def read_shipments(ident: dict, transactions: list) -> list[F.Shipment]:
     party's sale: its anomalies are then the filer's, not the seller's."""
     from .models import Shipment, ShipmentFix
 
-    tracks = list(Shipment.objects.all())
+    tracks = list(Shipment.objects.select_related("party"))
     if not tracks:
         return []
     wanted = {waybill_key(s.waybill) for s in tracks}
@@ -379,7 +379,7 @@ def read_shipments(ident: dict, transactions: list) -> list[F.Shipment]:
     for s in tracks:
         t = tx_of.get((waybill_key(s.waybill), ident.get(s.party_id)))
         out.append(F.Shipment(
-            id=s.waybill, transaction_id=t.id if t else None,
+            id=s.rule_key(), waybill=s.waybill, transaction_id=t.id if t else None,
             planned_route=tuple((float(p[0]), float(p[1])) for p in s.planned_route or ()),
             fixes=tuple(fixes.get(s.pk, ())), departed_at=s.departed_at, eta=s.eta, arrived_at=s.arrived_at,
             departure_kg=s.departure_kg, arrival_kg=s.arrival_kg, party_id=ident.get(s.party_id)))

@@ -251,8 +251,9 @@ def consignor_side(shipment, user) -> bool:
 
 def shipment_change_errors(shipment, changed, user=None) -> dict[str, str]:
     """{field: why not} for changes to a recorded track: its waybill and consignor never change; its carrier records
-    only the arrival and notes; the plan (route, departure, ETA, departure weight, vehicle, permit) is fixed once GPS
-    fixes are recorded, so nobody can redraw the corridor around a detour or raise the departure weight afterwards."""
+    only the arrival and notes; for an enterprise the plan (route, departure, ETA, departure weight, vehicle, permit)
+    is fixed once the shipment has departed or GPS fixes are recorded, so it cannot redraw the corridor around a
+    detour or raise the departure weight afterwards. An office may still correct the plan (audited)."""
     if shipment is None or not shipment.pk:
         return {}
     changed, errors = set(changed), {}
@@ -263,23 +264,28 @@ def shipment_change_errors(shipment, changed, user=None) -> dict[str, str]:
     if user is not None and not consignor_side(shipment, user):
         for name in sorted(changed - set(CARRIER_FIELDS) - set(errors)):
             errors[name] = _("As the carrier you record the arrival (time and weight) and notes only.")
-    if changed & set(PLAN_FIELDS) and shipment.fixes.exists():
+    scope = user.scope_for("change") if user is not None else None
+    office = scope is not None and (scope.is_global or bool(scope.area_prefix))
+    if changed & set(PLAN_FIELDS) and not office and (
+            shipment.fixes.exists() or (shipment.departed_at is not None and shipment.departed_at <= timezone.now())):
         for name in sorted(changed & set(PLAN_FIELDS)):
-            errors.setdefault(name, _("The plan is fixed once GPS fixes are recorded."))
+            errors.setdefault(name, _("The plan is fixed once the shipment has departed or GPS fixes are recorded."))
     return errors
 
 
 def waybill_owner_errors(waybill: str, party) -> dict[str, str]:
     """A track names a waybill its consignor shipped under: when shipping events already cite the waybill (as
     ``jindu:waybillNo`` or a ``bol``/``waybill`` bizTransaction), one of them must be the consignor's."""
-    from .models import Event
+    from .models import Event, EventRetraction
     from .rules_service import waybill_key
 
     if not waybill or party is None:
         return {}
     key = waybill_key(waybill)
     spellings = {waybill.strip(), key, f"urn:jindu:waybill:{key}"}
-    owners = set(Event.objects.filter(biz_step="shipping", epcs__epc__in=spellings, epcs__role="b")
+    owners = set(Event.objects.filter(biz_step="shipping", declared_error=False, epcs__epc__in=spellings,
+                                      epcs__role="b")
+                 .exclude(event_id__in=EventRetraction.objects.values("event_id"))
                  .values_list("party_id", flat=True))
     if owners and party.pk not in owners:
         return {"waybill": _("Shipping events cite this waybill for another consignor.")}

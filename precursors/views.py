@@ -358,7 +358,7 @@ class ShipmentDetailView(generic.ObjectDetailView):
 
     def get_extra_context(self, obj):
         fixes = list(obj.fixes.order_by("time").values_list("time", "lon", "lat"))
-        alerts = models.Alert.objects.restrict(self.request.user, "view").filter(dedup_key=f"R29:{obj.waybill}")
+        alerts = models.Alert.objects.restrict(self.request.user, "view").filter(dedup_key=f"R29:{obj.rule_key()}")
         local = timezone.localtime
         drawn = fixes[::-(-len(fixes) // self.MAP_POINTS)] if fixes else []
         if fixes and drawn[-1] is not fixes[-1]:

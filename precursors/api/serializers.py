@@ -116,10 +116,22 @@ class EquipmentSerializer(BaseModelSerializer):
                   "area_code", "acquired_on", "purpose", "is_active"]
 
 
+class _ConsignorRef(_PartyRef):
+    """A new track's consignor among the parties the caller may see; a recorded track's own consignor is accepted
+    too (its carrier may send back the whole track it read without seeing the consignor's file)."""
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        track = getattr(self.parent, "instance", None)
+        if isinstance(track, models.Shipment):
+            qs = qs | models.Party.objects.filter(pk=track.party_id)
+        return qs
+
+
 class ShipmentSerializer(BaseModelSerializer):
     """A shipment track (R29). ``planned_route``: [[lon, lat], …] or a GeoJSON LineString, WGS-84."""
 
-    party = _PartyRef()
+    party = _ConsignorRef()
     # any registered party may be named carrier (the consignor need not see the carrier's file to name it)
     carrier = serializers.SlugRelatedField(slug_field="identifier", queryset=models.Party.objects.all(),
                                            required=False, allow_null=True)

@@ -93,7 +93,7 @@ def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
     assert r.status_code == 200, r.json()
     run_rules(["R29"], as_of=AS_OF)
     alert = Alert.objects.get(rule_id="R29")
-    assert (alert.party_identifier, alert.severity, alert.dedup_key) == (PRODUCER, "H", "R29:W1")
+    assert (alert.party_identifier, alert.severity, alert.dedup_key) == (PRODUCER, "H", f"R29:W1@{PRODUCER}")
     assert "urn:uuid:10000000-0000-4000-8000-000000000003" in alert.evidence
     assert "790.000kg" in alert.message and alert.details["drop_kg"] == pytest.approx(39.5)
     # an office records the trader's W2 trip, which leaves the corridor by ~10 km: one anomaly → M
@@ -103,7 +103,7 @@ def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
     w2 = Shipment.objects.get(waybill="W2")
     assert city.post(f"/api/precursors/shipments/{w2.pk}/fixes/", as_json(off), format="json").status_code == 201
     run_rules(["R29"], as_of=AS_OF)
-    alert = Alert.objects.get(dedup_key="R29:W2")
+    alert = Alert.objects.get(dedup_key=f"R29:W2@{TRADER}")
     assert (alert.party_identifier, alert.severity) == (TRADER, "M")
     assert alert.details["max_deviation_km"] > 5
     # the consignor may not file a track for another party…
@@ -169,6 +169,17 @@ def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
     assert [s["waybill"] for s in other.get("/api/precursors/shipments/").json()["results"]] == ["W1"]
     r = other.post(f"/api/precursors/shipments/{shipment.pk}/fixes/", as_json(along(ROUTE)), format="json")
     assert r.status_code == 201 and r.json()["added"] == 11
+    # the carrier may send back the whole track it read, changing only the arrival
+    body = {k: v for k, v in other.get(f"/api/precursors/shipments/{shipment.pk}/").json().items()
+            if k not in ("id", "url", "area_code", "n_fixes")}
+    r = other.patch(f"/api/precursors/shipments/{shipment.pk}/", {**body, "arrival_kg": 791}, format="json")
+    assert r.status_code == 200, r.json()
+    # the consignor's enterprise cannot redraw the plan of a departed shipment; the office may correct it
+    r = mine.patch(f"/api/precursors/shipments/{shipment.pk}/", {"planned_route": ROUTE[:2], "departure_kg": 700},
+                   format="json")
+    assert r.status_code == 400 and set(r.json()) == {"planned_route", "departure_kg"}
+    r = city.patch(f"/api/precursors/shipments/{shipment.pk}/", {"departure_kg": 795}, format="json")
+    assert r.status_code == 200 and r.json()["departure_kg"] == 795
     # …but the consignor stays the consignor, and a carrier files no new track for another consignor
     r = other.patch(f"/api/precursors/shipments/{shipment.pk}/", {"party": TRADER}, format="json")
     assert r.status_code == 400 and "party" in r.json()
@@ -178,7 +189,7 @@ def test_enterprises_see_and_write_only_their_own_tracks(world, orgs):
     page = web.get(f"/precursors/shipments/{shipment.pk}/edit/")
     assert page.status_code == 200 and "party" not in page.context["form"].fields
     as_shown = {"waybill": "W1", "carrier": TRADER, "planned_route": route_as_text(ROUTE),
-                "departed_at": "2026-03-02T08:20", "eta": "2026-03-02T11:20", "departure_kg": "790",
+                "departed_at": "2026-03-02T08:20", "eta": "2026-03-02T11:20", "departure_kg": "795",
                 "vehicle_plate": "", "permit_no": "", "note": ""}
     r = web.post(f"/precursors/shipments/{shipment.pk}/edit/", {**as_shown, "arrived_at": "2026-03-02T10:25",
                                                                 "arrival_kg": "789"})
@@ -256,9 +267,21 @@ def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_r
     assert batch.status == ImportBatch.Status.INVALID
     assert {(e["row"], e["column"]) for e in batch.errors} == {(2, "经度"), (3, "运单号"), (4, "纬度")}
     assert ShipmentFix.objects.filter(shipment=shipment).count() == len(rows) + 1
+    # two consignors' tracks under one waybill: a fix row must then name its consignor
+    assert track(token_client(world["city"]), "W1", TRADER).status_code == 201
+    later = [["W1", "2026-03-02 12:30:00", 119.9, 31.8]]
+    batch = start_import(gps, ent, "轨迹5.xlsx", _workbook(gps, later))
+    batch.refresh_from_db()
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "运单号")]
+    batch = start_import(gps, ent, "轨迹6.xlsx", _workbook(gps, [later[0] + [PRODUCER]]))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.READY, batch.errors
+    commit(batch, ent)
+    assert ShipmentFix.objects.filter(shipment=shipment).count() == len(rows) + 2
     # another enterprise's clerk loading this track's fixes is told so at the preview, row by row
     stranger = make_user("pc_ent3", "enterprise", org=orgs["nanjing"])      # neither consignor nor carrier
-    batch = start_import(gps, stranger, "轨迹4.xlsx", _workbook(gps, [["W1", "2026-03-02 12:20:00", 119.9, 31.8]]))
+    batch = start_import(gps, stranger, "轨迹4.xlsx", _workbook(gps, [["W1", "2026-03-02 12:20:00", 119.9, 31.8,
+                                                                    PRODUCER]]))
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.INVALID
     assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "运单号")]

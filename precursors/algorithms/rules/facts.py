@@ -431,6 +431,7 @@ class Shipment:
     arrival_kg: float | None = None
     event_ids: tuple[str, ...] = ()
     party_id: str | None = None          # the consignor who reported the track (when no transaction is found)
+    waybill: str = ""                    # as the alert names the shipment (the id when empty)
 
 
 @dataclass

@@ -681,7 +681,7 @@ def r29_route(facts: Facts) -> Iterator[Hit]:
         tx = tx_by_id.get(sh.transaction_id)
         details.update(anomalies=found, carrier_id=tx.carrier_id if tx else None)
         yield Hit("R29", HIGH if severe or len(found) > 1 else MEDIUM, tx.seller_id if tx else sh.party_id, sh.id,
-                  f"运输{sh.id}{'（' + tx.substance + '）' if tx else ''}异常：" + "；".join(found),
+                  f"运输{sh.waybill or sh.id}{'（' + tx.substance + '）' if tx else ''}异常：" + "；".join(found),
                   evidence=_evidence(sh.event_ids, tx.event_ids if tx else ()), details=details)
 
 

@@ -92,7 +92,7 @@ define_param("pen_required_countries", (), "ISO 3166", "1988 Convention art. 12(
 define_param("special_country_substances", {}, "ISO 3166 → substance codes",
              "商务部等令2005年第12号 and its catalogue amendments (the chemicals are not in the research)", "U",
              "特定国家（地区）出口目录：目的国 → 需专项出口许可的品种代码（补充 special_country_rules.csv；"
-             "每行自其生效日期起适用于当日起运的出口）")
+             "每行在其生效期内适用于当日起运的出口，各行并存：删去某国须给原行设失效日期）")
 define_param("pen_ok_statuses", ("acknowledged", "no_objection"), "statuses", "PEN Online", "V",
              "视为可发运的 PEN 答复状态")
 define_param("pen_objection_statuses", ("objected",), "statuses", "PEN Online", "V", "进口国提出异议的 PEN 状态")
