@@ -132,8 +132,8 @@ def _track_check(form, user) -> dict:
 
 def _shipment_check(form, user) -> dict:
     """A new track's consignor is in the user's scope (its own party, or one in the office's area); a recorded one
-    changes only as ``services.shipment_change_errors`` allows (the carrier the arrival, nobody the plan once fixes
-    are recorded)."""
+    changes only as ``services.shipment_change_errors`` allows (its carrier the arrival; an enterprise not the plan
+    once the shipment has departed or fixes are recorded)."""
     from django.utils.translation import gettext
 
     from core.permissions import default_scope_q
