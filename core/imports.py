@@ -53,6 +53,9 @@ class ImportSpec:
     # optional: row_check(form, user) -> {field: message} for a valid row the user may still not write (a row that
     # names a record outside the user's scope), so the preview names the row instead of the commit failing whole
     row_check: object = None
+    # optional: duplicate_key(data) -> the key two rows of one file must not share, when the key fields can be
+    # spelled two ways (a party by identifier or by credit code); default: the key fields as written
+    duplicate_key: object = None
     # list pages (models) that offer this import besides ``model`` itself
     also_for: tuple = ()
 
@@ -194,11 +197,12 @@ def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]],
         data = {k: choice_maps.get(k, {}).get(v, v) for k, v in raw.items()}
         key = tuple(data.get(k, "") for k in spec.key_fields)
         header_of = {c.field: c.header for c in spec.columns}
-        if all(key) and key in seen_keys:
+        same = spec.duplicate_key(data) if spec.duplicate_key is not None and all(key) else key
+        if all(key) and same in seen_keys:
             outcomes.append(RowOutcome(excel_row, "invalid", {
-                header_of[spec.key_fields[0]]: _("Same record as row %(row)d of this file.") % {"row": seen_keys[key]}}))
+                header_of[spec.key_fields[0]]: _("Same record as row %(row)d of this file.") % {"row": seen_keys[same]}}))
             continue
-        seen_keys[key] = excel_row
+        seen_keys[same] = excel_row
         existing = None
         if all(key):
             existing = spec.existing_for(data)

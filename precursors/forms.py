@@ -389,18 +389,16 @@ class ShipmentRowForm(ShipmentForm):
         return self._party("party")
 
 
-def track_of(waybill: str, consignor: str = ""):
-    """The shipment track a row names by waybill (and consignor, needed only when two consignors' tracks share the
-    waybill). Raises ValidationError on the waybill column."""
+def tracks_of(waybill: str, consignor: str = "") -> list:
+    """The shipment tracks a row may mean by its waybill (and consignor, when the row names one); the import's
+    ``row_check`` keeps those in the user's scope, which must then be one. Raises ValidationError when none has it."""
     tracks = models.Shipment.objects.filter(waybill=waybill.strip())
     if consignor.strip():
         tracks = tracks.filter(party=party_from_text(consignor))
-    found = list(tracks[:2])
+    found = list(tracks)
     if not found:
         raise forms.ValidationError(_("No shipment track has this waybill number: enter the shipment first."))
-    if len(found) > 1:
-        raise forms.ValidationError(_("Tracks of several consignors have this waybill: name the consignor."))
-    return found[0]
+    return found
 
 
 class ShipmentFixRowForm(forms.Form):
@@ -425,9 +423,11 @@ class ShipmentFixRowForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        self.tracks = []
         if cleaned.get("waybill") and "party" in cleaned:
             try:
-                cleaned["waybill"] = track_of(cleaned["waybill"], cleaned["party"])
+                self.tracks = tracks_of(cleaned["waybill"], cleaned["party"])
+                cleaned["waybill"] = self.tracks[0]        # the import's row_check picks among several
             except forms.ValidationError as exc:
                 self.add_error("waybill", exc)
         return self._check_position(cleaned)

@@ -45,6 +45,7 @@ SHIPMENTS = registry.register(ImportSpec(
     form_class=ShipmentRowForm,
     key_fields=("waybill", "party"),
     find_existing=lambda data: _track_named(data.get("waybill", ""), data.get("party", "")),
+    duplicate_key=lambda data: (data.get("waybill", "").strip(), _party_key(data.get("party", ""))),
     row_check=lambda form, user: _shipment_check(form, user),
     columns=[
         Column("waybill", "运单号", example="WB2026102100012"),
@@ -69,6 +70,8 @@ GPS_FIXES = registry.register(ImportSpec(
     form_class=ShipmentFixRowForm,
     key_fields=("waybill", "time"),
     find_existing=lambda data: _fix_at(data.get("waybill", ""), data.get("time", ""), data.get("party", "")),
+    duplicate_key=lambda data: (data.get("waybill", "").strip(), _party_key(data.get("party", "")),
+                                _moment(data.get("time", ""))),
     save=lambda form, user: form.save(user),
     row_check=lambda form, user: _track_check(form, user),
     also_for=(models.Shipment,),
@@ -95,18 +98,35 @@ def _track_named(waybill: str, consignor: str):
     return models.Shipment.objects.filter(waybill=waybill.strip(), party=party).first()
 
 
-def _fix_at(waybill: str, time: str, consignor: str = ""):
-    """The fix already recorded on this row's track at this time (the row's natural key), if any."""
+def _party_key(text: str):
+    """A consignor cell as one key, however it is spelled (identifier or credit code)."""
+    from .forms import PartyTextField
+
+    return PartyTextField._pk(text)
+
+
+def _moment(text: str):
     from django import forms as dj_forms
 
-    from .forms import track_of
+    try:
+        return dj_forms.DateTimeField().clean(text)
+    except dj_forms.ValidationError:
+        return text
+
+
+def _fix_at(waybill: str, time: str, consignor: str = ""):
+    """The fix already recorded at this time on the one track this row can mean, if any (a row naming a waybill
+    several consignors share, without the consignor, is decided by ``_track_check``)."""
+    from django import forms as dj_forms
+
+    from .forms import tracks_of
 
     try:
         moment = dj_forms.DateTimeField().clean(time)
-        track = track_of(waybill, consignor)
+        tracks = tracks_of(waybill, consignor)
     except dj_forms.ValidationError:
         return None          # the row's own validation names the bad time or track
-    return models.ShipmentFix.objects.filter(shipment=track, time=moment).first()
+    return models.ShipmentFix.objects.filter(shipment=tracks[0], time=moment).first() if len(tracks) == 1 else None
 
 
 def _reporting_party_check(form, user) -> dict:
@@ -121,12 +141,16 @@ def _reporting_party_check(form, user) -> dict:
 
 
 def _track_check(form, user) -> dict:
-    """A fix joins a track the user may add to (its consignor, its carrier, or an office in its area)."""
+    """A fix joins the one track of its waybill the user may add to (as consignor, carrier, or an office in its
+    area): another party's track under the same waybill neither takes the fix nor makes the row ambiguous."""
     from django.utils.translation import gettext
 
-    shipment = form.cleaned_data["waybill"]
-    if not models.Shipment.objects.restrict(user, "change").filter(pk=shipment.pk).exists():
+    mine = list(models.Shipment.objects.restrict(user, "change").filter(pk__in=[t.pk for t in form.tracks]))
+    if not mine:
         return {"waybill": gettext("This shipment track is outside your scope.")}
+    if len(mine) > 1:
+        return {"waybill": gettext("Tracks of several consignors have this waybill: name the consignor.")}
+    form.cleaned_data["waybill"] = mine[0]
     return {}
 
 

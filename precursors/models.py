@@ -379,8 +379,9 @@ class Shipment(AuditedModel):
         return self.waybill
 
     def rule_key(self) -> str:
-        """The track's id in the rule facts and its R29 alert's key: the waybill and the consignor."""
-        return f"{self.waybill}@{self.party.identifier}"
+        """The track's id in the rule facts and its R29 alert's key: the waybill and the consignor (its row id, which
+        an edit of the party's identifier does not change)."""
+        return f"{self.waybill}@{self.party_id}"
 
     def save(self, *args, **kwargs):
         # scoped by the consignor's area, like its events

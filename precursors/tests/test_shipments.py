@@ -93,7 +93,7 @@ def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
     assert r.status_code == 200, r.json()
     run_rules(["R29"], as_of=AS_OF)
     alert = Alert.objects.get(rule_id="R29")
-    assert (alert.party_identifier, alert.severity, alert.dedup_key) == (PRODUCER, "H", f"R29:W1@{PRODUCER}")
+    assert (alert.party_identifier, alert.severity, alert.dedup_key) == (PRODUCER, "H", f"R29:{shipment.rule_key()}")
     assert "urn:uuid:10000000-0000-4000-8000-000000000003" in alert.evidence
     assert "790.000kg" in alert.message and alert.details["drop_kg"] == pytest.approx(39.5)
     # an office records the trader's W2 trip, which leaves the corridor by ~10 km: one anomaly → M
@@ -103,7 +103,7 @@ def test_api_track_is_tied_to_its_shipping_event_and_judged_by_r29(world):
     w2 = Shipment.objects.get(waybill="W2")
     assert city.post(f"/api/precursors/shipments/{w2.pk}/fixes/", as_json(off), format="json").status_code == 201
     run_rules(["R29"], as_of=AS_OF)
-    alert = Alert.objects.get(dedup_key=f"R29:W2@{TRADER}")
+    alert = Alert.objects.get(dedup_key=f"R29:{w2.rule_key()}")
     assert (alert.party_identifier, alert.severity) == (TRADER, "M")
     assert alert.details["max_deviation_km"] > 5
     # the consignor may not file a track for another party…
@@ -267,17 +267,29 @@ def test_excel_sheets_load_shipments_then_fixes_with_row_errors_and_idempotent_r
     assert batch.status == ImportBatch.Status.INVALID
     assert {(e["row"], e["column"]) for e in batch.errors} == {(2, "经度"), (3, "运单号"), (4, "纬度")}
     assert ShipmentFix.objects.filter(shipment=shipment).count() == len(rows) + 1
-    # two consignors' tracks under one waybill: a fix row must then name its consignor
+    # two consignors' tracks under one waybill: the producer's clerk sees only its own, so its rows need no
+    # consignor; the office sees both, so its rows must name one — and two consignors' fixes at one time are two rows
     assert track(token_client(world["city"]), "W1", TRADER).status_code == 201
     later = [["W1", "2026-03-02 12:30:00", 119.9, 31.8]]
     batch = start_import(gps, ent, "轨迹5.xlsx", _workbook(gps, later))
     batch.refresh_from_db()
-    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "运单号")]
-    batch = start_import(gps, ent, "轨迹6.xlsx", _workbook(gps, [later[0] + [PRODUCER]]))
-    batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.READY, batch.errors
     commit(batch, ent)
     assert ShipmentFix.objects.filter(shipment=shipment).count() == len(rows) + 2
+    city = world["city"]
+    batch = start_import(gps, city, "轨迹6.xlsx", _workbook(gps, [["W1", "2026-03-02 12:40:00", 119.9, 31.8]]))
+    batch.refresh_from_db()
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, "运单号")]
+    both = [["W1", "2026-03-02 12:40:00", 119.9, 31.8, PRODUCER], ["W1", "2026-03-02 12:40:00", 119.9, 31.8, TRADER],
+            ["W1", "2026-03-02 12:40:00", 119.9, 31.8, PRODUCER]]
+    batch = start_import(gps, city, "轨迹7.xlsx", _workbook(gps, both))
+    batch.refresh_from_db()
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(4, "运单号")]          # row 4 repeats row 2
+    batch = start_import(gps, city, "轨迹8.xlsx", _workbook(gps, both[:2]))
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.READY, batch.errors
+    commit(batch, city)
+    assert ShipmentFix.objects.filter(time=dt.datetime(2026, 3, 2, 12, 40, tzinfo=CST)).count() == 2  # one a track
     # another enterprise's clerk loading this track's fixes is told so at the preview, row by row
     stranger = make_user("pc_ent3", "enterprise", org=orgs["nanjing"])      # neither consignor nor carrier
     batch = start_import(gps, stranger, "轨迹4.xlsx", _workbook(gps, [["W1", "2026-03-02 12:20:00", 119.9, 31.8,
