@@ -199,8 +199,8 @@ def evaluate(spec: ImportSpec, headers: list[str], rows: list[tuple[int, list]],
         header_of = {c.field: c.header for c in spec.columns}
         same = spec.duplicate_key(data) if spec.duplicate_key is not None and all(key) else key
         if all(key) and same in seen_keys:
-            outcomes.append(RowOutcome(excel_row, "invalid", {
-                header_of[spec.key_fields[0]]: _("Same record as row %(row)d of this file.") % {"row": seen_keys[same]}}))
+            message = _("Same record as row %(row)d of this file.") % {"row": seen_keys[same]}
+            outcomes.append(RowOutcome(excel_row, "invalid", {header_of[spec.key_fields[0]]: message}))
             continue
         seen_keys[same] = excel_row
         existing = None

@@ -28,8 +28,8 @@ What it builds (``--scale small``: 76 parties, ≈ 17,000 events, built in a few
 R20's special-country branch and R21's PEN branch read lists the research does not confirm
 (``special_country_rules.csv`` is empty, no country is known to require a PEN): the demo enters them as rule
 parameters marked :data:`DEMO_ASSUMPTION` (缅甸 for the exported substance; 越南、泰国、马来西亚、韩国 require a PEN)
-and files an acknowledged PEN before every export to those countries but one. R21's 国际核查 branch stays silent (no substance is on the
-核查目录 until the office confirms it).
+and files an acknowledged PEN before every export to those countries but one. R21's 国际核查 branch stays silent
+(no substance is on the 核查目录 until the office confirms it).
 
 Idempotent: a second run finds the registry and adds nothing. Reproducible from the seed.
 

@@ -2,7 +2,6 @@ import json
 import re
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -232,11 +231,16 @@ class PatrolFindingForm(forms.ModelForm):
         return cleaned
 
 
-def party_from_text(value: str):
-    """A registered party named by its identifier in events or its 统一社会信用代码 (Excel columns carry text)."""
-    value = (value or "").strip()
-    party = models.Party.objects.filter(identifier=value).first() or \
+def find_party(value) -> models.Party | None:
+    """The registered party named by its identifier in events or its 统一社会信用代码 (Excel columns carry text)."""
+    value = str(value or "").strip()
+    return models.Party.objects.filter(identifier=value).first() or \
         models.Party.objects.filter(uscc=value.upper()).first()
+
+
+def party_from_text(value: str):
+    """``find_party``, or a ValidationError saying no party has that identifier or credit code."""
+    party = find_party(value)
     if party is None:
         raise forms.ValidationError(_("No registered party has this identifier or credit code."))
     return party
@@ -252,8 +256,8 @@ class PartyTextField(forms.CharField):
             return None
         if isinstance(value, int) or str(value).isdecimal():
             return int(value)
-        found = models.Party.objects.filter(Q(identifier=str(value).strip()) | Q(uscc=str(value).strip().upper()))
-        return found.values_list("pk", flat=True).first() or str(value)
+        party = find_party(value)
+        return party.pk if party is not None else str(value)
 
     def has_changed(self, initial, data):
         return self._pk(initial) != self._pk(data)
@@ -297,14 +301,9 @@ class RouteField(forms.CharField):
         return route_as_text(value) if isinstance(value, list) else value
 
     def clean(self, value):
-        from .algorithms.gps import RouteError, parse_route, route_as_json
-        from .services import route_error_text
+        from .services import planned_route_from
 
-        text = super().clean(value)
-        try:
-            return route_as_json(parse_route(text))
-        except RouteError as exc:
-            raise forms.ValidationError(route_error_text(exc)) from None
+        return planned_route_from(super().clean(value))
 
     def has_changed(self, initial, data):
         from .algorithms.gps import RouteError, parse_route, route_as_json
@@ -357,25 +356,15 @@ class ShipmentForm(forms.ModelForm):
         return party_from_text(value)
 
     def clean(self):
-        from .services import shipment_change_errors, waybill_owner_errors
+        from .services import shipment_errors
 
         cleaned = super().clean()
         if self.instance.pk:
             for name in ("departed_at", "eta", "arrived_at", "planned_route"):
                 if name in cleaned and name not in self.changed_data:
                     cleaned[name] = getattr(self.instance, name)      # as stored, not as the page rounded it
-            refused = shipment_change_errors(self.instance, self.changed_data, self.user)
-        else:
-            refused = waybill_owner_errors(cleaned.get("waybill") or "", cleaned.get("party"))
-        for name, message in refused.items():
+        for name, message in shipment_errors(self.instance, cleaned, self.changed_data, self.user).items():
             self.add_error(name if name in self.fields else None, message)
-        departed = cleaned.get("departed_at")
-        for name in ("eta", "arrived_at"):
-            if departed and cleaned.get(name) and cleaned[name] < departed:
-                self.add_error(name, _("Before the departure."))
-        for name in ("departure_kg", "arrival_kg"):
-            if cleaned.get(name) is not None and cleaned[name] < 0:
-                self.add_error(name, _("Cannot be negative."))
         return cleaned
 
 

@@ -106,6 +106,7 @@ def _party_key(text: str):
 
 
 def _moment(text: str):
+    """A time cell as a datetime (the text itself when it is not one: the row's validation names it)."""
     from django import forms as dj_forms
 
     try:
@@ -121,12 +122,14 @@ def _fix_at(waybill: str, time: str, consignor: str = ""):
 
     from .forms import tracks_of
 
+    moment = _moment(time)
     try:
-        moment = dj_forms.DateTimeField().clean(time)
         tracks = tracks_of(waybill, consignor)
     except dj_forms.ValidationError:
-        return None          # the row's own validation names the bad time or track
-    return models.ShipmentFix.objects.filter(shipment=tracks[0], time=moment).first() if len(tracks) == 1 else None
+        return None          # the row's own validation names the track
+    if isinstance(moment, str) or len(tracks) != 1:
+        return None          # …or the bad time
+    return models.ShipmentFix.objects.filter(shipment=tracks[0], time=moment).first()
 
 
 def _reporting_party_check(form, user) -> dict:

@@ -145,17 +145,20 @@ def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, token:
     qs = qs.exclude(Q(declared_error=False) & Exists(retracted))
     column = ORDER_COLUMNS.get(result_set.order_by)
     if column is None:
-        ordering, key_of = ["pk"], (lambda pk, row_time: (None, pk))
-        after = Q(pk__gt=after_pk) if after_pk is not None else None
+        ordering = ["pk"]
+
+        def beyond(time, pk):            # the rows after this one in capture order
+            return Q(pk__gt=pk)
     else:
         sign, cmp = ("-", "lt") if result_set.descending else ("", "gt")
-        ordering, key_of = [f"{sign}{column}", f"{sign}pk"], (lambda pk, row_time: (row_time, pk))
-        after = (Q(**{f"{column}__{cmp}": after_time}) | Q(**{column: after_time, f"pk__{cmp}": after_pk})) \
-            if after_pk is not None else None
+        ordering = [f"{sign}{column}", f"{sign}pk"]
+
+        def beyond(time, pk):            # the rows after this one in (column, pk) order
+            return Q(**{f"{column}__{cmp}": time}) | Q(**{column: time, f"pk__{cmp}": pk})
     if result_set.max_count is not None and token is None:
         _check_size(qs, test, result_set.max_count)
-    if after is not None:
-        qs = qs.filter(after)
+    if after_pk is not None:
+        qs = qs.filter(beyond(after_time, after_pk))
     wanted = per_page if result_set.limit is None else min(per_page, result_set.limit - returned)
     if wanted <= 0:
         return [], None
@@ -169,11 +172,9 @@ def query_events(user, params: dict, *, per_page: int = DEFAULT_PER_PAGE, token:
             if len(out) >= wanted:
                 if result_set.limit is not None and returned + len(out) >= result_set.limit:
                     return out, None
-                time, last = key_of(pk, row_time)
-                rest = Q(pk__gt=pk) if column is None else (
-                    Q(**{f"{column}__{cmp}": time}) | Q(**{column: time, f"pk__{cmp}": pk}))
-                more = qs.filter(rest).exists()
-                return out, (_encode_token(result_set, time, last, returned + len(out)) if more else None)
+                time = row_time if column is not None else None
+                more = qs.filter(beyond(time, pk)).exists()
+                return out, (_encode_token(result_set, time, pk, returned + len(out)) if more else None)
     return out, None
 
 

@@ -233,6 +233,17 @@ def route_error_text(exc) -> str:
     return _("point %(n)d: %(error)s") % {"n": exc.point, "error": text} if exc.point else text
 
 
+def planned_route_from(value) -> list[list[float]]:
+    """A planned route as the model stores it, from what the page, the sheet or the API sent; ValidationError (in
+    the user's language, naming the point) when it cannot be read."""
+    from .algorithms.gps import RouteError, parse_route, route_as_json
+
+    try:
+        return route_as_json(parse_route(value))
+    except RouteError as exc:
+        raise ValidationError(route_error_text(exc)) from None
+
+
 #: what a carrier records on a track it carries; everything else is the consignor's (or the office's)
 CARRIER_FIELDS = ("arrived_at", "arrival_kg", "note")
 #: the plan a track is judged against: fixed once GPS fixes are recorded (it is evidence, like the fixes)
@@ -270,6 +281,25 @@ def shipment_change_errors(shipment, changed, user=None) -> dict[str, str]:
             shipment.fixes.exists() or (shipment.departed_at is not None and shipment.departed_at <= timezone.now())):
         for name in sorted(changed & set(PLAN_FIELDS)):
             errors.setdefault(name, _("The plan is fixed once the shipment has departed or GPS fixes are recorded."))
+    return errors
+
+
+def shipment_errors(shipment, values: dict, changed, user=None) -> dict[str, str]:
+    """{field: why not} for saving a track with ``values`` (its fields as they would be saved; ``changed`` names
+    those the save changes): what may change on a recorded track (``shipment_change_errors``) or whose waybill a new
+    one names (``waybill_owner_errors``), then the values themselves — no ETA or arrival before the departure, no
+    negative weight. The page, the sheet and the API all ask this."""
+    if shipment is not None and shipment.pk:
+        errors = shipment_change_errors(shipment, changed, user)
+    else:
+        errors = waybill_owner_errors(values.get("waybill") or "", values.get("party"))
+    departed = values.get("departed_at")
+    for name in ("eta", "arrived_at"):
+        if departed and values.get(name) and values[name] < departed:
+            errors.setdefault(name, _("Before the departure."))
+    for name in ("departure_kg", "arrival_kg"):
+        if values.get(name) is not None and values[name] < 0:
+            errors.setdefault(name, _("Cannot be negative."))
     return errors
 
 

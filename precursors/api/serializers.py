@@ -149,33 +149,25 @@ class ShipmentSerializer(BaseModelSerializer):
         return counted if counted is not None else obj.fixes.count()
 
     def validate_planned_route(self, value):
-        from ..algorithms.gps import RouteError, parse_route, route_as_json
-        from ..services import route_error_text
+        from django.core.exceptions import ValidationError
+
+        from ..services import planned_route_from
 
         try:
-            return route_as_json(parse_route(value))
-        except RouteError as exc:
-            raise serializers.ValidationError(route_error_text(exc)) from None
+            return planned_route_from(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
     def validate(self, attrs):
-        from ..services import shipment_change_errors, waybill_owner_errors
+        from ..services import shipment_errors
 
-        current = (lambda name: attrs.get(name, getattr(self.instance, name, None)))
-        departed = current("departed_at")
-        if self.instance is not None:
-            changed = [name for name, value in attrs.items() if value != getattr(self.instance, name)]
-            refused = shipment_change_errors(self.instance, changed, self.context["request"].user)
-        else:
-            refused = waybill_owner_errors(attrs.get("waybill", ""), attrs.get("party"))
-        errors = {name: [str(message)] for name, message in refused.items()}
-        for name in ("eta", "arrived_at"):
-            if departed and current(name) and current(name) < departed:
-                errors[name] = ["before the departure"]
-        for name in ("departure_kg", "arrival_kg"):
-            if current(name) is not None and current(name) < 0:
-                errors[name] = ["cannot be negative"]
+        values = {name: attrs.get(name, getattr(self.instance, name, None))       # as the track would be saved
+                  for name in ("waybill", "party", "departed_at", "eta", "arrived_at", "departure_kg", "arrival_kg")}
+        changed = [name for name, value in attrs.items()
+                   if self.instance is not None and value != getattr(self.instance, name)]
+        errors = shipment_errors(self.instance, values, changed, self.context["request"].user)
         if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError({name: [str(message)] for name, message in errors.items()})
         return attrs
 
 

@@ -140,7 +140,8 @@ class _EventFact:
     At 1,000,000 events there are ~900,000 of them, held all at once for the rule run: they keep their reporting
     event's id string (the lineage index's copy) once, in ``_ev`` — a bare string for the usual single event — and
     make ``event_ids`` (a tuple) and ``id`` (``"<event id>#<substance>"``) when asked, instead of keeping a tuple and a
-    second string each (~100 MB less at the rule run's peak). An id given explicitly (tests, hand-built facts) is kept as given."""
+    second string each (~100 MB less at the rule run's peak). An id given explicitly (tests, hand-built facts) is
+    kept as given."""
 
     __slots__ = ()
     _FIELDS: tuple[str, ...] = ()

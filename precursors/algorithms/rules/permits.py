@@ -586,9 +586,9 @@ def export_licence(facts: Facts) -> Iterator[Hit]:
     """R20 — exports (条例 arts. 26–31; 商务部令2005年第12号; MOFCOM mixtures notice 2007-05-16), one hit per finding:
     ``:special_country`` (s, dest) in the special-country catalogue on the ship date (effective_from ≤ day ≤
     effective_to; or in ``special_country_substances``) and no in-force SPECIAL_COUNTRY_EXPORT_LICENCE held by the
-    exporter for s and that country → H, block; ``:export_licence`` listed s (mixtures only above the share threshold) without an in-force EXPORT_LICENCE
-    for s (destination / importer matching when the licence names them) → H, block; ``:customs_qty`` |customs_kg −
-    kg| > tolerance × kg → H."""
+    exporter for s and that country → H, block; ``:export_licence`` listed s (mixtures only above the share
+    threshold) without an in-force EXPORT_LICENCE for s (destination / importer matching when the licence names
+    them) → H, block; ``:customs_qty`` |customs_kg − kg| > tolerance × kg → H."""
     specials = _special_country_index(facts)
     tol = param(facts, "customs_kg_tolerance")
     for t in facts.transactions:
